@@ -331,6 +331,7 @@ class FAIR4MLRecord(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
+    context: Any = Field(default=None, alias="@context", exclude=True)
     id: IRI = Field(alias="@id", description="IRI of the record (a prov:Entity)")
     primaryTopic: IRI = Field(description="IRI of the primary entity, a node of the graph")
     graph: list[AnyNode] = Field(alias="@graph")

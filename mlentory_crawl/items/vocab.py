@@ -59,7 +59,7 @@ _FAIR4ML_TEXT = (
 _SCHEMA_IDS = (
     "url sameAs license author contributor maintainer copyrightHolder keywords citation "
     "codeRepository discussionUrl archivedAt distribution funding isBasedOn about affiliation "
-    "inDefinedTermSet contentUrl image subjectOf"
+    "inDefinedTermSet contentUrl image subjectOf hasPart"
 )
 _SCHEMA_TEXT = (
     "name alternateName description identifier version inLanguage conditionsOfAccess "
