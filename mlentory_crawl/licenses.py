@@ -50,6 +50,14 @@ ALIASES: dict[str, str] = {
     "gplv3": "GPL-3.0",
     "gplv2": "GPL-2.0",
     "mit-license": "MIT",
+    # Free-text forms seen in bioimage.io rdf.yaml files (sources.md §4.3).
+    "bsd2": "BSD-2-Clause",
+    "bsd3": "BSD-3-Clause",
+    "gpl-2": "GPL-2.0",
+    "gpl-3": "GPL-3.0",
+    "lgpl-3": "LGPL-3.0",
+    "gpl-2.0+": "GPL-2.0-or-later",
+    "gpl-3.0+": "GPL-3.0-or-later",
 }
 
 # Licence families and well-known non-SPDX licences: named nodes, with a URL where known.

@@ -62,9 +62,9 @@ HF_TOKEN = os.environ.get("HF_TOKEN", "")
 HF_PAGE_SIZE = int(os.environ.get("HF_PAGE_SIZE", "500"))
 OPENML_ENDPOINT = os.environ.get("OPENML_ENDPOINT", "https://www.openml.org")
 OPENML_APIKEY = os.environ.get("OPENML_APIKEY", "")
-BIOIMAGEIO_ENDPOINT = os.environ.get(
-    "BIOIMAGEIO_ENDPOINT", "https://uk1s3.embassy.ebi.ac.uk/public-datasets/bioimage.io"
-)
+# Hypha artifact manager serving the zoo (sources.md §4.1); the S3 bucket is the old backend.
+BIOIMAGEIO_ENDPOINT = os.environ.get("BIOIMAGEIO_ENDPOINT", "https://hypha.aicell.io")
+BIOIMAGEIO_PAGE_SIZE = int(os.environ.get("BIOIMAGEIO_PAGE_SIZE", "100"))
 PWC_DUMPS_URL = os.environ.get("PWC_DUMPS_URL", "")
 
 # Stores (off unless configured).

@@ -55,12 +55,12 @@ class Node(BaseModel):
 
     id: IRI = Field(alias="@id")
     name: str | None = None
-    alternateName: list[str] = []
+    alternateName: list[str] = Field(default_factory=list)
     description: str | None = None
     url: IRI | None = None
-    identifier: list[str] = []
-    sameAs: list[IRI] = []
-    closeMatch: list[IRI] = []
+    identifier: list[str] = Field(default_factory=list)
+    sameAs: list[IRI] = Field(default_factory=list)
+    closeMatch: list[IRI] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -101,21 +101,21 @@ class Node(BaseModel):
 class CreativeWorkBase(Node):
     """Properties of schema:CreativeWork used across several classes."""
 
-    author: list[IRI] = []
-    contributor: list[IRI] = []
-    maintainer: list[IRI] = []
-    citation: list[IRI] = []
-    referencePublication: list[IRI] = []
-    keywords: list[IRI] = []
-    license: list[IRI] = []
+    author: list[IRI] = Field(default_factory=list)
+    contributor: list[IRI] = Field(default_factory=list)
+    maintainer: list[IRI] = Field(default_factory=list)
+    citation: list[IRI] = Field(default_factory=list)
+    referencePublication: list[IRI] = Field(default_factory=list)
+    keywords: list[IRI] = Field(default_factory=list)
+    license: list[IRI] = Field(default_factory=list)
     dateCreated: UTCDateTime | None = None
     dateModified: UTCDateTime | None = None
     datePublished: UTCDateTime | None = None
     version: str | None = None
-    inLanguage: list[str] = []
-    about: list[IRI] = []
-    isBasedOn: list[IRI] = []
-    image: list[IRI] = []
+    inLanguage: list[str] = Field(default_factory=list)
+    about: list[IRI] = Field(default_factory=list)
+    isBasedOn: list[IRI] = Field(default_factory=list)
+    image: list[IRI] = Field(default_factory=list)
 
 
 class MLModel(CreativeWorkBase):
@@ -123,14 +123,14 @@ class MLModel(CreativeWorkBase):
 
     type: Literal["MLModel"] = Field("MLModel", alias="@type")
     # FAIR4ML
-    fineTunedFrom: list[IRI] = []
-    trainedOn: list[IRI] = []
-    testedOn: list[IRI] = []
-    validatedOn: list[IRI] = []
-    evaluatedOn: list[IRI] = []
-    hasEvaluation: list[IRI] = []
-    mlTask: list[IRI] = []
-    modelCategory: list[str] = []
+    fineTunedFrom: list[IRI] = Field(default_factory=list)
+    trainedOn: list[IRI] = Field(default_factory=list)
+    testedOn: list[IRI] = Field(default_factory=list)
+    validatedOn: list[IRI] = Field(default_factory=list)
+    evaluatedOn: list[IRI] = Field(default_factory=list)
+    hasEvaluation: list[IRI] = Field(default_factory=list)
+    mlTask: list[IRI] = Field(default_factory=list)
+    modelCategory: list[str] = Field(default_factory=list)
     intendedUse: str | None = None
     usageInstructions: str | None = None
     codeSampleSnippet: str | None = None
@@ -138,54 +138,55 @@ class MLModel(CreativeWorkBase):
     ethicalSocial: str | None = None
     legal: str | None = None
     hasCO2eEmissions: str | None = None
-    sharedBy: list[IRI] = []
+    sharedBy: list[IRI] = Field(default_factory=list)
     # schema.org reused by FAIR4ML
-    archivedAt: list[IRI] = []
-    codeRepository: list[IRI] = []
+    archivedAt: list[IRI] = Field(default_factory=list)
+    codeRepository: list[IRI] = Field(default_factory=list)
     conditionsOfAccess: str | None = None
-    copyrightHolder: list[IRI] = []
-    discussionUrl: list[IRI] = []
-    distribution: list[IRI] = []
-    funding: list[IRI] = []
+    copyrightHolder: list[IRI] = Field(default_factory=list)
+    discussionUrl: list[IRI] = Field(default_factory=list)
+    distribution: list[IRI] = Field(default_factory=list)
+    funding: list[IRI] = Field(default_factory=list)
     isAccessibleForFree: bool | None = None
-    memoryRequirements: list[str] = []
-    operatingSystem: list[str] = []
-    processorRequirements: list[str] = []
+    memoryRequirements: list[str] = Field(default_factory=list)
+    operatingSystem: list[str] = Field(default_factory=list)
+    processorRequirements: list[str] = Field(default_factory=list)
     releaseNotes: str | None = None
-    softwareRequirements: list[str] = []
-    storageRequirements: list[str] = []
+    softwareRequirements: list[str] = Field(default_factory=list)
+    storageRequirements: list[str] = Field(default_factory=list)
     # CodeMeta reused by FAIR4ML
-    buildInstructions: list[IRI] = []
+    buildInstructions: list[IRI] = Field(default_factory=list)
     developmentStatus: str | None = None
-    issueTracker: list[IRI] = []
-    readme: list[IRI] = []
+    issueTracker: list[IRI] = Field(default_factory=list)
+    readme: list[IRI] = Field(default_factory=list)
     # project extension (<base>vocab#): typed lineage, popularity, size, access
-    baseModelFinetune: list[IRI] = []
-    baseModelAdapter: list[IRI] = []
-    baseModelQuantized: list[IRI] = []
-    baseModelMerge: list[IRI] = []
-    newVersion: list[IRI] = []
+    baseModelFinetune: list[IRI] = Field(default_factory=list)
+    baseModelAdapter: list[IRI] = Field(default_factory=list)
+    baseModelQuantized: list[IRI] = Field(default_factory=list)
+    baseModelMerge: list[IRI] = Field(default_factory=list)
+    newVersion: list[IRI] = Field(default_factory=list)
     downloads: int | None = None
     downloadsAllTime: int | None = None
     likes: int | None = None
     parameterCount: int | None = None
     gated: str | None = None
+    hyperParameter: list[IRI] = Field(default_factory=list)  # PropertyValue nodes: name, default value, description
 
 
 class MLModelEvaluation(Node):
     """``fair4ml:MLModelEvaluation``: one evaluation of one model."""
 
     type: Literal["MLModelEvaluation"] = Field("MLModelEvaluation", alias="@type")
-    evaluatedMLModel: list[IRI] = []
-    evaluationDataset: list[IRI] = []
-    evaluationMetrics: list[str] = []
-    evaluationResults: list[IRI] = []
-    evaluationSoftware: list[IRI] = []
+    evaluatedMLModel: list[IRI] = Field(default_factory=list)
+    evaluationDataset: list[IRI] = Field(default_factory=list)
+    evaluationMetrics: list[str] = Field(default_factory=list)
+    evaluationResults: list[IRI] = Field(default_factory=list)
+    evaluationSoftware: list[IRI] = Field(default_factory=list)
     extrinsicEvaluation: bool | None = None
-    about: list[IRI] = []
-    author: list[IRI] = []
-    citation: list[IRI] = []
-    referencePublication: list[IRI] = []
+    about: list[IRI] = Field(default_factory=list)
+    author: list[IRI] = Field(default_factory=list)
+    citation: list[IRI] = Field(default_factory=list)
+    referencePublication: list[IRI] = Field(default_factory=list)
     dateCreated: UTCDateTime | None = None
     datePublished: UTCDateTime | None = None
 
@@ -205,8 +206,9 @@ class Dataset(CreativeWorkBase):
     """``schema:Dataset`` (FAIR4ML's ``cr:Dataset`` ranges are satisfied by it)."""
 
     type: Literal["Dataset"] = Field("Dataset", alias="@type")
-    conformsTo: list[IRI] = []
-    encodingFormat: list[str] = []
+    conformsTo: list[IRI] = Field(default_factory=list)
+    encodingFormat: list[str] = Field(default_factory=list)
+    defaultTarget: list[str] = Field(default_factory=list)  # project extension: default target attribute(s)
 
 
 class ScholarlyArticle(CreativeWorkBase):
@@ -214,14 +216,14 @@ class ScholarlyArticle(CreativeWorkBase):
 
     type: Literal["ScholarlyArticle"] = Field("ScholarlyArticle", alias="@type")
     abstract: str | None = None
-    codeRepository: list[IRI] = []
+    codeRepository: list[IRI] = Field(default_factory=list)
 
 
 class Person(Node):
     """``schema:Person``."""
 
     type: Literal["Person"] = Field("Person", alias="@type")
-    affiliation: list[IRI] = []
+    affiliation: list[IRI] = Field(default_factory=list)
 
 
 class Organization(Node):
@@ -258,17 +260,17 @@ class SoftwareSourceCode(CreativeWorkBase):
     """``schema:SoftwareSourceCode``: code repositories, OpenML flows."""
 
     type: Literal["SoftwareSourceCode"] = Field("SoftwareSourceCode", alias="@type")
-    codeRepository: list[IRI] = []
-    programmingLanguage: list[str] = []
-    softwareRequirements: list[str] = []
-    hasPart: list[IRI] = []
+    codeRepository: list[IRI] = Field(default_factory=list)
+    programmingLanguage: list[str] = Field(default_factory=list)
+    softwareRequirements: list[str] = Field(default_factory=list)
+    hasPart: list[IRI] = Field(default_factory=list)
 
 
 class Grant(Node):
     """``schema:Grant``: funding, named by its funder text."""
 
     type: Literal["Grant"] = Field("Grant", alias="@type")
-    funder: list[str] = []
+    funder: list[str] = Field(default_factory=list)
 
 
 AnyNode = Annotated[
@@ -316,14 +318,14 @@ class Provenance(BaseModel):
     sourceId: str
     url: IRI
     apiUrl: str
-    fetchedUrls: list[str] = []
+    fetchedUrls: list[str] = Field(default_factory=list)
     retrievedAt: UTCDateTime
     spider: str
     crawlerVersion: str
     jobId: str
     payloadSha256: str | None = None
     vocabulary: str = "https://w3id.org/fair4ml/0.1.0"
-    notes: list[str] = []
+    notes: list[str] = Field(default_factory=list)
 
 
 class FAIR4MLRecord(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,12 @@ from mlentory_crawl.items.vocab import (
 )
 
 PROV = Namespace(PREFIXES["prov"])
+_URL_RE = re.compile(r"^(https?|file)://[^\s<>\"{}|\\^`]+$")
+
+
+def _is_iri(url: str) -> bool:
+    """True for URLs that are safe to write as IRIs (provenance URLs are not validated)."""
+    return bool(_URL_RE.match(url))
 _SKIP = {"id", "type"}
 
 
@@ -95,9 +102,9 @@ def add_provenance(graph: Graph, record: FAIR4MLRecord, base: str = DEFAULT_BASE
     )
     graph.add((rec, PROV.wasGeneratedBy, job))
     for url in dict.fromkeys([prov.apiUrl, *prov.fetchedUrls]):
-        if url.startswith(("http://", "https://", "file://")) and " " not in url:
+        if _is_iri(url):
             graph.add((rec, PROV.wasDerivedFrom, URIRef(url)))
-    if prov.apiUrl.startswith(("http://", "https://")) and " " not in prov.apiUrl:
+    if _is_iri(prov.apiUrl):
         graph.add((primary, PROV.wasDerivedFrom, URIRef(prov.apiUrl)))
     graph.add((job, RDF.type, PROV.Activity))
     graph.add((job, PROV.wasAssociatedWith, agent))

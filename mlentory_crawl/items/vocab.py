@@ -70,7 +70,10 @@ _SCHEMA_TEXT = (
 _SCHEMA_DATES = "dateCreated dateModified datePublished"
 _CODEMETA_IDS = "readme issueTracker buildInstructions referencePublication"
 # Project extension terms (never invented inside fair4ml:); written under <base>vocab#.
-_EXT_IDS = "baseModelFinetune baseModelAdapter baseModelQuantized baseModelMerge newVersion"
+_EXT_IDS = (
+    "baseModelFinetune baseModelAdapter baseModelQuantized baseModelMerge newVersion "
+    "hyperParameter"
+)
 _EXT_INT = "downloads downloadsAllTime likes parameterCount"
 
 TERMS: dict[str, tuple[str, Kind]] = {}
@@ -98,6 +101,7 @@ TERMS.update(
         "conformsTo": ("dct:conformsTo", "id"),
         "closeMatch": ("skos:closeMatch", "id"),
         "gated": ("mlx:gated", "str"),
+        "defaultTarget": ("mlx:defaultTarget", "str"),
     }
 )
 

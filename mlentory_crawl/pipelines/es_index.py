@@ -1,17 +1,51 @@
-"""Elasticsearch bulk indexing (see issue: stores). Off unless ELASTICSEARCH_URL is set."""
+"""Elasticsearch bulk indexing of model documents. Off unless ELASTICSEARCH_URL is set.
+
+Stats: ``es/docs_indexed``, ``es/batches``, ``es/retries``, ``es/skipped/<reason>``
+(``stale``, ``not_a_model``), ``es/errors/<type>`` (each refused document, quarantined under
+``DATA_DIR/quarantine/<source>/<job>/es/``), ``es/records_unsent``. The index is refreshed
+at close so a finished crawl is searchable at once.
+"""
 
 from __future__ import annotations
+
+import logging
+from typing import Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from mlentory_crawl.pipelines.store_base import StorePipeline
+from mlentory_crawl.sinks.elasticsearch import EsConfig
+from mlentory_crawl.sinks.es_client import EsSink
+from mlentory_crawl.sinks.retry import WriteResult
 
-class ElasticsearchPipeline:
-    """Placeholder until the Elasticsearch sink lands: refuses to run when configured."""
+logger = logging.getLogger(__name__)
+
+
+class ElasticsearchPipeline(StorePipeline):
+    """Indexes every normalized model record, ``ELASTICSEARCH_BATCH_SIZE`` documents per bulk."""
+
+    sink: EsSink
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ElasticsearchPipeline:
-        """Disabled without ELASTICSEARCH_URL."""
-        if not crawler.settings.get("ELASTICSEARCH_URL"):
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        """Build from settings; disabled without ``ELASTICSEARCH_URL``, failing early."""
+        if not EsConfig.enabled(crawler.settings):
             raise NotConfigured("ELASTICSEARCH_URL is not set")
-        raise RuntimeError("the Elasticsearch pipeline is not available in this build")
+        config = EsConfig.from_settings(crawler.settings)
+        return cls(
+            crawler, EsSink(config), config.batch_size, config.flush_interval, "Elasticsearch"
+        )
+
+    def record_result(self, result: WriteResult) -> None:
+        """Count indexed documents, then the common stats."""
+        self.inc("docs_indexed", result.records)
+        super().record_result(result)
+
+    async def finish(self) -> None:
+        """Refresh the index so everything written is searchable when the crawl ends."""
+        try:
+            await self.sink.refresh()
+        except Exception as exc:  # noqa: BLE001 - refresh is a convenience; never fail close
+            self.inc(f"errors/refresh_{type(exc).__name__}")
+            logger.warning("Elasticsearch refresh at close failed: %s", exc)

@@ -1,0 +1,209 @@
+"""Base of the store pipelines: buffer records, flush by size and by time, report what's unsent.
+
+``process_item`` appends the FAIR4ML record of each :class:`NormalizedItem` to a buffer; when
+the buffer reaches the batch size it is swapped for an empty one *before* awaiting the write,
+so items arriving meanwhile fill the next batch. One write runs at a time (a lock), which gives
+back-pressure: a slow store slows the item flow instead of growing memory. A periodic task
+flushes a partial buffer every ``flush_interval`` seconds, and ``close_spider`` flushes the
+rest. A store that is down at start stops the crawl (``CloseSpider``) with a clear message; one
+that fails mid-crawl loses nothing: the files hold the records, and the ERROR at close names
+the ``scrapy load`` command that delivers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any, Protocol
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
+
+from mlentory_crawl.config import FilesConfig
+from mlentory_crawl.items.raw import NormalizedItem
+from mlentory_crawl.pipelines.normalize import QuarantineWriter
+from mlentory_crawl.sinks.retry import StoreUnavailable, UnsentRecords, WriteResult
+
+logger = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """What a store client offers the pipeline."""
+
+    store: str
+
+    async def open(self) -> None:
+        """Connect and prepare the store (raises :class:`StoreUnavailable`)."""
+
+    async def write(self, records: list[Any], *, budget: float | None = None) -> WriteResult:
+        """Write one batch (raises :class:`StoreUnavailable`)."""
+
+    async def close(self) -> None:
+        """Release the connection."""
+
+
+class StoreQuarantine(QuarantineWriter):
+    """Records a store refused: ``DATA_DIR/quarantine/<source>/<job>/<store>/part-*.jsonl``.
+
+    A folder of its own, so it never shares a part file with the normalizer's quarantine.
+    """
+
+    def __init__(self, crawler: Crawler, config: FilesConfig, store: str) -> None:
+        super().__init__(crawler, config)
+        self.store = store
+
+    def folder(self, source: str) -> Path:
+        """The job folder of ``source``, plus the store name."""
+        return super().folder(source) / self.store
+
+
+class StorePipeline:
+    """Buffered, batched writes of FAIR4ML records to one store.
+
+    Args:
+        crawler: the running crawler (stats, spider).
+        sink: the store client.
+        batch_size: records per write.
+        flush_interval: seconds between timed flushes of a partial buffer.
+        label: the store's name in messages (``Neo4j``).
+    """
+
+    def __init__(
+        self, crawler: Crawler, sink: Sink, batch_size: int, flush_interval: float, label: str
+    ) -> None:
+        self.crawler = crawler
+        self.sink = sink
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.label = label
+        self.files = FilesConfig.from_settings(crawler.settings)
+        self.quarantine = StoreQuarantine(crawler, self.files, sink.store)
+        self.unsent = UnsentRecords(sink.store)
+        self._buffer: list[Any] = []
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.Task[None] | None = None
+        self._open = False
+        self._degraded = False
+
+    @property
+    def stats(self) -> Any:
+        """The crawler's stats collector."""
+        return self.crawler.stats
+
+    def inc(self, key: str, count: int = 1) -> None:
+        """Add to ``<store>/<key>``."""
+        if count:
+            self.stats.inc_value(f"{self.sink.store}/{key}", count)
+
+    async def open_spider(self) -> None:
+        """Connect; stop the crawl with a clear message when the store is unusable."""
+        try:
+            await self.sink.open()
+        except StoreUnavailable as exc:
+            self.inc(f"errors/{exc.error_type}")
+            logger.error("%s is configured but unusable: %s", self.label, exc.reason)
+            raise CloseSpider(f"{self.sink.store}_unavailable") from exc
+        self._open = True
+        self._timer = asyncio.get_running_loop().create_task(self._tick())
+
+    async def process_item(self, item: Any) -> Any:
+        """Buffer the record of a normalized item; pass every item through unchanged."""
+        if self._open and isinstance(item, NormalizedItem):
+            self._buffer.append(item.record)
+            if len(self._buffer) >= self.batch_size:
+                await self.flush(full_only=True)
+        return item
+
+    async def flush(self, full_only: bool = False) -> None:
+        """Write the buffer in batches (each taken out *before* awaiting its write).
+
+        Args:
+            full_only: write only full batches (size-triggered flushes); the timer and
+                ``close_spider`` also write a partial one.
+        """
+        async with self._lock:
+            while self._buffer and (not full_only or len(self._buffer) >= self.batch_size):
+                batch = self._buffer[: self.batch_size]
+                self._buffer = self._buffer[self.batch_size :]
+                await self._write(batch)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            if self._buffer and not self._lock.locked():
+                await self.flush()
+
+    async def _write(self, batch: list[Any]) -> None:
+        # After a failed batch, try later batches once (no long backoff) until one succeeds.
+        budget = 0.0 if self._degraded else None
+        try:
+            result = await self.sink.write(batch, budget=budget)
+        except StoreUnavailable as exc:
+            self._degraded = True
+            if exc.partial is not None:
+                self.record_result(exc.partial)
+            unsent = list(exc.unsent) if exc.unsent is not None else batch
+            self.inc(f"errors/{exc.error_type}")
+            self.inc("records_unsent", len(unsent))
+            self.unsent.add(unsent, exc.error_type)
+            logger.error(
+                "%s batch of %s record(s) not written (%s); continuing with files only for "
+                "these records",
+                self.label,
+                len(unsent),
+                exc.reason,
+            )
+            return
+        except Exception as exc:
+            self.inc(f"errors/{type(exc).__name__}")
+            self.inc("records_unsent", len(batch))
+            self.unsent.add(batch, type(exc).__name__)
+            logger.exception("%s write failed unexpectedly", self.label, exc_info=exc)
+            return
+        if self._degraded:
+            logger.warning("%s is reachable again", self.label)
+            self._degraded = False
+        self.inc("batches")
+        self.record_result(result)
+
+    def record_result(self, result: WriteResult) -> None:
+        """Stats and quarantine for one write (store-specific stat names in subclasses)."""
+        self.inc("retries", result.retries)
+        self.inc("skipped/stale", result.stale)
+        for reason, count in result.skipped.items():
+            self.inc(f"skipped/{reason}", count)
+        for failure in result.failures:
+            record = failure.record
+            self.inc(f"errors/{failure.error_type}")
+            self.quarantine.put(
+                record.provenance.source,
+                self.sink.store,
+                failure.reason,
+                {"type": failure.error_type, "iri": record.primaryTopic},
+                record.to_jsonld(self.files.base_iri + "context.jsonld"),
+            )
+            logger.warning(
+                "%s refused %s (%s); quarantined",
+                self.label,
+                record.primaryTopic,
+                failure.reason[:300],
+            )
+
+    async def close_spider(self) -> None:
+        """Flush the rest, close the store, and report unsent records with their command."""
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        if self._open:
+            await self.flush()
+            await self.finish()
+            await self.sink.close()
+            self._open = False
+        self.quarantine.close_spider()
+        self.unsent.report(self.files.data_dir, logger)
+
+    async def finish(self) -> None:
+        """Store-specific work at close, before the connection closes (e.g. refresh)."""

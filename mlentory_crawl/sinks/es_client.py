@@ -1,0 +1,318 @@
+"""The Elasticsearch client shared by the crawl pipeline and ``scrapy load``.
+
+Writes go through an alias (``ELASTICSEARCH_INDEX``) to a concrete ``<alias>-<timestamp>``
+index created from the project's index template, so :meth:`EsSink.rebuild` can fill a fresh
+index and swap the alias atomically (no downtime). Bulk requests are bounded by count and
+bytes; documents use ``version_type=external_gte`` with the retrieval time as version, so an
+older harvest never overwrites a newer one while re-sending the same harvest is a no-op.
+Per-document 429/5xx are retried with backoff; other per-document errors (a mapping conflict)
+are returned as failures for the caller to count and quarantine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from elastic_transport import AiohttpHttpNode, HttpHeaders
+from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+from elasticsearch import __versionstr__ as client_version
+
+from mlentory_crawl.items.fair4ml import FAIR4MLRecord
+from mlentory_crawl.sinks.elasticsearch import EsConfig, EsDocument, build_document, index_template
+from mlentory_crawl.sinks.retry import Failure, StoreUnavailable, WriteResult, retry_async
+
+logger = logging.getLogger(__name__)
+
+_RETRY_STATUS = frozenset({429, 502, 503, 504})
+_CLIENT_COMPAT = f"compatible-with={client_version.partition('.')[0]}"
+
+
+class RestV8Node(AiohttpHttpNode):
+    """Speaks REST API version 8, which Elasticsearch 8.x and 9.x servers both accept.
+
+    The 9.x Python client asks for ``compatible-with=9``, which an 8.x server rejects
+    (``media_type_header_exception``); the core 8.19 distribution is what Maven Central
+    serves for ``scripts/services.sh``. With an 8.x client this changes nothing.
+    """
+
+    async def perform_request(  # type: ignore[override]
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        headers: HttpHeaders | None = None,
+        request_timeout: Any = None,
+    ) -> Any:
+        """Send the request with ``compatible-with=8`` media types."""
+        if headers is not None:
+            headers = HttpHeaders(
+                {k: v.replace(_CLIENT_COMPAT, "compatible-with=8") for k, v in headers.items()}
+            )
+        return await super().perform_request(
+            method, target, body=body, headers=headers, request_timeout=request_timeout
+        )
+
+
+class _RetryItems(Exception):
+    """Some bulk items got 429/5xx; raised inside a retry loop to back off and resend them."""
+
+    def __init__(self, status: int, error_type: str) -> None:
+        super().__init__(f"{status} {error_type} on some documents")
+        self.status = status
+        self.error_type = error_type
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Connection problems, 429 and 5xx gateway/unavailable answers are worth retrying."""
+    if isinstance(exc, _RetryItems | TransportError):
+        return True
+    return isinstance(exc, ApiError) and exc.meta.status in _RETRY_STATUS
+
+
+class EsSink:
+    """Bulk indexing of model documents into Elasticsearch through an alias.
+
+    Args:
+        config: the validated settings.
+    """
+
+    store = "es"
+
+    def __init__(self, config: EsConfig) -> None:
+        self.config = config
+        self.target = config.alias  # the alias, or a fresh index while rebuilding
+        self._client: AsyncElasticsearch | None = None
+
+    @property
+    def client(self) -> AsyncElasticsearch:
+        """The open client (after :meth:`open`)."""
+        if self._client is None:
+            raise RuntimeError("EsSink.open() was not awaited")
+        return self._client
+
+    async def open(self) -> None:
+        """Connect (waiting up to ``connect_timeout``), install the template, ensure the alias.
+
+        Raises:
+            StoreUnavailable: the cluster is unreachable, refuses the credentials, or the
+                alias name is taken by a plain index.
+        """
+        cfg = self.config
+        auth: dict[str, Any] = {}
+        if cfg.api_key:
+            auth["api_key"] = cfg.api_key
+        elif cfg.user:
+            auth["basic_auth"] = (cfg.user, cfg.password)
+        self._client = AsyncElasticsearch(
+            list(cfg.hosts),
+            request_timeout=cfg.request_timeout,
+            max_retries=0,  # retries are ours (retry_async), with stats
+            retry_on_timeout=False,
+            node_class=RestV8Node,
+            **auth,
+        )
+        where = f"Elasticsearch at {cfg.safe_url}"
+        try:
+            await retry_async(
+                self._health,
+                is_transient=is_transient,
+                budget=cfg.connect_timeout,
+                what=f"Connecting to {where}",
+            )
+            await self.client.indices.put_index_template(**index_template(cfg))
+            await self._ensure_alias()
+        except (ApiError, TransportError) as exc:
+            await self.close()
+            status = getattr(getattr(exc, "meta", None), "status", None)
+            hint = " (check the credentials)" if status in (401, 403) else ""
+            raise StoreUnavailable(
+                self.store,
+                f"{where} is not usable after {cfg.connect_timeout:g}s{hint} "
+                f"({type(exc).__name__}: {str(exc)[:300]}). Start it (e.g. `bash "
+                "scripts/services.sh up es`) or unset ELASTICSEARCH_URL to crawl to files only",
+                type(exc).__name__,
+            ) from exc
+        logger.info("Connected to %s; writing through alias %r", where, cfg.alias)
+
+    async def _health(self) -> None:
+        # The core distribution has no `GET /`; cluster health is always there.
+        await self.client.cluster.health(wait_for_status="yellow", timeout="5s")
+
+    async def _ensure_alias(self) -> None:
+        alias = self.config.alias
+        if await self.client.indices.exists_alias(name=alias):
+            indices = await self.client.indices.get_mapping(index=alias)
+            wanted = index_template(self.config)["template"]["mappings"]["_meta"]
+            for name, body in indices.body.items():
+                meta = body.get("mappings", {}).get("_meta", {})
+                if meta != wanted:
+                    logger.warning(
+                        "Index %s behind alias %r has older or foreign mappings; rebuild it "
+                        "with `scrapy load --only es --rebuild`",
+                        name,
+                        alias,
+                    )
+            return
+        if await self.client.indices.exists(index=alias):
+            raise StoreUnavailable(
+                self.store,
+                f"{alias!r} is a plain index, not an alias; delete it or set another "
+                "ELASTICSEARCH_INDEX, then `scrapy load --only es`",
+                "AliasConflict",
+            )
+        name = await self.create_index()
+        await self.client.indices.update_aliases(
+            actions=[{"add": {"index": name, "alias": alias, "is_write_index": True}}]
+        )
+
+    async def create_index(self) -> str:
+        """Create a new concrete index (template mappings, no alias) and return its name."""
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+        name = f"{self.config.alias}-{stamp}"
+        await self.client.indices.create(index=name)
+        return name
+
+    async def swap_alias(self, new_index: str) -> list[str]:
+        """Point the alias at ``new_index`` atomically; delete and return the old indices."""
+        alias = self.config.alias
+        old: list[str] = []
+        if await self.client.indices.exists_alias(name=alias):
+            old = [i for i in (await self.client.indices.get_alias(name=alias)).body]
+        actions: list[dict[str, Any]] = [
+            {"remove": {"index": i, "alias": alias}} for i in old if i != new_index
+        ]
+        actions.append({"add": {"index": new_index, "alias": alias, "is_write_index": True}})
+        await self.client.indices.update_aliases(actions=actions)
+        gone = [i for i in old if i != new_index]
+        if gone:
+            await self.client.indices.delete(index=",".join(gone))
+        self.target = alias
+        return gone
+
+    async def refresh(self) -> None:
+        """Make everything indexed so far searchable."""
+        await self.client.indices.refresh(index=self.target)
+
+    async def close(self) -> None:
+        """Close the client (idempotent)."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    async def write(
+        self, records: Sequence[FAIR4MLRecord], *, budget: float | None = None
+    ) -> WriteResult:
+        """Index the model documents of a batch of records (bulk, bounded by bytes).
+
+        Args:
+            records: FAIR4ML records; non-model records are skipped (``not_a_model``).
+            budget: retry budget in seconds (default ``config.retry_seconds``).
+
+        Returns:
+            Counts, plus the documents Elasticsearch refused (for quarantine).
+
+        Raises:
+            StoreUnavailable: the cluster kept failing within the budget.
+        """
+        budget = self.config.retry_seconds if budget is None else budget
+        result = WriteResult()
+        chunks: list[list[tuple[FAIR4MLRecord, bytes]]] = [[]]
+        size = 0
+        for record in records:
+            doc = build_document(record)
+            if doc is None:
+                result.skipped["not_a_model"] = result.skipped.get("not_a_model", 0) + 1
+                continue
+            lines = self._lines(doc)
+            if chunks[-1] and size + len(lines) > self.config.max_bulk_bytes:
+                chunks.append([])
+                size = 0
+            chunks[-1].append((record, lines))
+            size += len(lines)
+        for number, chunk in enumerate(chunks):
+            if not chunk:
+                continue
+            try:
+                result.add(await self._bulk(chunk, budget))
+            except StoreUnavailable as exc:
+                later = [record for rest in chunks[number + 1 :] for record, _ in rest]
+                exc.unsent = [*(exc.unsent or [r for r, _ in chunk]), *later]
+                exc.partial = result
+                raise
+        return result
+
+    def _lines(self, doc: EsDocument) -> bytes:
+        action = {"index": {"_id": doc.id, "version": doc.version, "version_type": "external_gte"}}
+        text = json.dumps(action) + "\n" + json.dumps(doc.source, ensure_ascii=False) + "\n"
+        return text.encode("utf-8", "surrogatepass")
+
+    async def _bulk(self, chunk: list[tuple[FAIR4MLRecord, bytes]], budget: float) -> WriteResult:
+        result = WriteResult(rows=len(chunk))
+        pending = chunk
+
+        def count_retry(_exc: BaseException) -> None:
+            result.retries += 1
+
+        async def attempt() -> None:
+            nonlocal pending
+            body = b"".join(lines for _, lines in pending)
+            response = await self.client.bulk(
+                operations=cast(Any, body), index=self.target, refresh=False
+            )
+            if not response.get("errors"):
+                result.records += len(pending)
+                pending = []
+                return
+            retry: list[tuple[FAIR4MLRecord, bytes]] = []
+            last: tuple[int, str] = (0, "")
+            for (record, lines), item in zip(pending, response["items"], strict=True):
+                outcome = item.get("index", {})
+                status = int(outcome.get("status", 500))
+                error = outcome.get("error") or {}
+                if status < 300:
+                    result.records += 1
+                elif status == 409:
+                    result.stale += 1
+                elif status in _RETRY_STATUS or status >= 500:
+                    retry.append((record, lines))
+                    last = (status, str(error.get("type", status)))
+                else:
+                    reason = f"{error.get('type', status)}: {error.get('reason', '')}"
+                    if error.get("caused_by"):
+                        cause = error["caused_by"]
+                        reason += f" (caused by {cause.get('type')}: {cause.get('reason')})"
+                    result.failures.append(
+                        Failure(record, str(error.get("type", status)), reason[:2000])
+                    )
+            pending = retry
+            if pending:
+                raise _RetryItems(*last)
+
+        try:
+            await retry_async(
+                attempt,
+                is_transient=is_transient,
+                budget=budget,
+                what=f"Elasticsearch bulk of {len(pending)} document(s)",
+                on_retry=count_retry,
+            )
+        except _RetryItems as exc:
+            raise StoreUnavailable(
+                self.store,
+                f"{exc.status} {exc.error_type} on {len(pending)} document(s) after retries",
+                exc.error_type,
+                unsent=[record for record, _ in pending],
+            ) from exc
+        except (ApiError, TransportError) as exc:
+            raise StoreUnavailable(
+                self.store, f"{type(exc).__name__}: {str(exc)[:500]}", type(exc).__name__
+            ) from exc
+        return result
+
+    async def count(self) -> int:
+        """Documents behind the alias."""
+        return int((await self.client.count(index=self.config.alias))["count"])

@@ -1,0 +1,458 @@
+"""Neo4j: typed config, the graph model, FAIR4ML record → rows, and the Cypher that upserts them.
+
+The graph model is documented in ``docs/graph.md``. In short: every node is ``:Resource
+{iri}`` (one uniqueness constraint) plus its class label(s) and the role labels of the
+relationships that reach it (``license`` → ``:License``, ``mlTask`` → ``:Task``, ...);
+relationship types come from the property names of :data:`~mlentory_crawl.items.vocab.TERMS`;
+each relationship lists the records that state it (``r.records``), so re-upserting a record
+removes exactly the relationships it no longer states. Labels and types are fixed identifiers
+from these tables (never data) and every value is a query parameter.
+
+The client that runs these statements is :mod:`mlentory_crawl.sinks.neo4j_client`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from scrapy.settings import BaseSettings
+
+from mlentory_crawl.config import ConfigError, FilesConfig
+from mlentory_crawl.items.fair4ml import FAIR4MLRecord, Node
+from mlentory_crawl.items.vocab import TERMS
+from mlentory_crawl.sinks.retry import number_setting, redact_url
+
+# --------------------------------------------------------------------------- config
+
+_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+
+
+@dataclass(frozen=True)
+class Neo4jConfig:
+    """Neo4j settings, read once and validated (``NEO4J_*``).
+
+    Attributes:
+        uri: ``bolt://`` or ``neo4j://`` address (``NEO4J_URI``).
+        user: user name; ignored when ``password`` is empty (auth off).
+        password: never logged, never in ``repr``.
+        database: target database (``NEO4J_DATABASE``).
+        batch_size: records per transaction (``NEO4J_BATCH_SIZE``).
+        flush_interval: seconds between timed flushes (``NEO4J_FLUSH_INTERVAL``).
+        connect_timeout: how long to wait for the server at start (``NEO4J_CONNECT_TIMEOUT``).
+        retry_seconds: retry budget of one batch before it counts as unsent
+            (``NEO4J_RETRY_SECONDS``).
+        base_iri: project base IRI (languages are minted under it).
+    """
+
+    uri: str = field(repr=False)  # may hold user:password@
+    user: str
+    password: str = field(repr=False)
+    database: str
+    batch_size: int
+    flush_interval: float
+    connect_timeout: float
+    retry_seconds: float
+    base_iri: str
+
+    @property
+    def auth(self) -> tuple[str, str] | None:
+        """Basic auth, or ``None`` when no password is configured."""
+        return (self.user, self.password) if self.password else None
+
+    @property
+    def safe_uri(self) -> str:
+        """The URI for messages (credentials removed)."""
+        return redact_url(self.uri)
+
+    @classmethod
+    def enabled(cls, settings: BaseSettings) -> bool:
+        """True when ``NEO4J_URI`` is set."""
+        return bool(str(settings.get("NEO4J_URI") or "").strip())
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Neo4jConfig:
+        """Read and validate the Neo4j settings.
+
+        Raises:
+            ConfigError: ``NEO4J_URI`` is missing or not a Bolt/Neo4j URI, or a number is
+                out of range.
+        """
+        uri = str(settings.get("NEO4J_URI") or "").strip()
+        if not uri:
+            raise ConfigError("NEO4J_URI is not set (e.g. bolt://127.0.0.1:7687)")
+        scheme = urlsplit(uri).scheme
+        if scheme not in _SCHEMES or not urlsplit(uri).hostname:
+            raise ConfigError(
+                f"NEO4J_URI must look like bolt://host:7687 (schemes: {', '.join(_SCHEMES)}), "
+                f"got {redact_url(uri)!r}"
+            )
+        return cls(
+            uri=uri,
+            user=str(settings.get("NEO4J_USER") or "neo4j"),
+            password=str(settings.get("NEO4J_PASSWORD") or ""),
+            database=str(settings.get("NEO4J_DATABASE") or "neo4j"),
+            batch_size=int(number_setting(settings, "NEO4J_BATCH_SIZE", 500, 1, 100_000)),
+            flush_interval=number_setting(settings, "NEO4J_FLUSH_INTERVAL", 5, 0.01, 86_400),
+            connect_timeout=number_setting(settings, "NEO4J_CONNECT_TIMEOUT", 30, 0, 3_600),
+            retry_seconds=number_setting(settings, "NEO4J_RETRY_SECONDS", 60, 0, 86_400),
+            base_iri=FilesConfig.from_settings(settings).base_iri,
+        )
+
+
+# --------------------------------------------------------------------------- graph model
+
+#: Labels of each FAIR4ML class (besides ``:Resource``).
+CLASS_LABELS: dict[str, tuple[str, ...]] = {
+    "MLModel": ("MLModel",),
+    "MLModelEvaluation": ("Evaluation",),
+    "PropertyValue": ("PropertyValue",),
+    "Dataset": ("Dataset",),
+    "ScholarlyArticle": ("ScholarlyArticle",),
+    "Person": ("Person", "Agent"),
+    "Organization": ("Organization", "Agent"),
+    "CreativeWork": ("CreativeWork",),
+    "DefinedTerm": ("DefinedTerm",),
+    "DataDownload": ("DataDownload",),
+    "SoftwareSourceCode": ("SoftwareSourceCode",),
+    "Grant": ("Grant",),
+}
+#: Labels a node gets from the relationship that reaches it (how a DefinedTerm becomes a
+#: Task or a Keyword, a CreativeWork a License; also types targets absent from the record).
+ROLE_LABELS: dict[str, str] = {
+    "license": "License",
+    "mlTask": "Task",
+    "keywords": "Keyword",
+    "about": "Topic",
+    "inLanguage": "Language",
+    "fineTunedFrom": "MLModel",
+    "baseModelFinetune": "MLModel",
+    "baseModelAdapter": "MLModel",
+    "baseModelQuantized": "MLModel",
+    "baseModelMerge": "MLModel",
+    "newVersion": "MLModel",
+    "evaluatedMLModel": "MLModel",
+    "trainedOn": "Dataset",
+    "testedOn": "Dataset",
+    "validatedOn": "Dataset",
+    "evaluatedOn": "Dataset",
+    "evaluationDataset": "Dataset",
+    "hasEvaluation": "Evaluation",
+    "evaluationResults": "Metric",
+    "hyperParameter": "HyperParameter",
+    "referencePublication": "ScholarlyArticle",
+    "author": "Agent",
+    "sharedBy": "Agent",
+    "contributor": "Agent",
+    "maintainer": "Agent",
+    "copyrightHolder": "Agent",
+    "affiliation": "Organization",
+    "distribution": "DataDownload",
+    "funding": "Grant",
+}
+#: IRI-valued properties that are web links, kept as node properties (not relationships).
+LINK_PROPERTIES = frozenset(
+    [
+        "url",
+        "sameAs",
+        "closeMatch",
+        "image",
+        "contentUrl",
+        "codeRepository",
+        "discussionUrl",
+        "archivedAt",
+        "issueTracker",
+        "readme",
+        "buildInstructions",
+        "inDefinedTermSet",
+        "conformsTo",
+    ]
+)
+#: The typed lineage extension: one ``BASED_ON {relation}`` type for all four lists.
+BASED_ON = {
+    "baseModelFinetune": "finetune",
+    "baseModelAdapter": "adapter",
+    "baseModelQuantized": "quantized",
+    "baseModelMerge": "merge",
+}
+_TYPE_OVERRIDES = {"citation": "CITES", "mlTask": "TASK", "keywords": "KEYWORD"}
+_TYPE_OVERRIDES |= {"evaluationResults": "HAS_RESULT", "inLanguage": "IN_LANGUAGE"}
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def rel_type(prop: str) -> str:
+    """The relationship type of an IRI-valued property (``trainedOn`` → ``TRAINED_ON``)."""
+    if prop in BASED_ON:
+        return "BASED_ON"
+    return _TYPE_OVERRIDES.get(prop) or _CAMEL.sub("_", prop).upper()
+
+
+#: Property name → relationship type, for every relationship-valued term of the vocabulary.
+EDGE_PROPERTIES: dict[str, str] = {
+    name: rel_type(name)
+    for name, (_curie, kind) in TERMS.items()
+    if kind == "id" and name not in LINK_PROPERTIES
+} | {"inLanguage": "IN_LANGUAGE"}
+
+for _name in (*CLASS_LABELS.values(), ROLE_LABELS.values(), EDGE_PROPERTIES.values()):
+    for _ident in _name:
+        assert _IDENT.match(_ident), _ident  # labels/types are inlined into Cypher
+
+
+def language_iri(base_iri: str, code: str) -> str:
+    """``<base>language/<code>``: a Language node per ``inLanguage`` code, as given."""
+    return f"{base_iri}language/{quote(code.strip(), safe='-._~')}"
+
+
+# --------------------------------------------------------------------------- rows
+
+_SKIP = {"id", "type"}
+
+
+def node_props(node: Node) -> dict[str, Any]:
+    """The literal (and web-link) properties of a node; ``None`` and ``[]`` left out."""
+    out: dict[str, Any] = {}
+    for name in type(node).model_fields:
+        if name in _SKIP or name in EDGE_PROPERTIES:
+            continue
+        value = getattr(node, name)
+        if value is None or value == []:
+            continue
+        out[name] = list(value) if isinstance(value, list | tuple) else value
+    return out
+
+
+@dataclass
+class RecordRows:
+    """One record as Neo4j rows (see :func:`record_rows`)."""
+
+    record: FAIR4MLRecord
+    iri: str
+    retrieved_at: datetime
+    record_row: dict[str, Any]
+    primary_labels: tuple[str, ...]
+    primary_row: dict[str, Any]
+    nodes: dict[str, tuple[set[str], dict[str, Any]]]
+    edges: list[tuple[str, bool, dict[str, Any]]]
+    subjects: list[dict[str, Any]]
+
+
+def record_rows(record: FAIR4MLRecord, base_iri: str) -> RecordRows:
+    """Turn a record into node, edge and cleanup rows (pure; no I/O)."""
+    prov = record.provenance
+    stamp = {"source": prov.source, "retrievedAt": prov.retrievedAt, "jobId": prov.jobId}
+    nodes: dict[str, tuple[set[str], dict[str, Any]]] = {}
+    for node in record.graph:
+        nodes[node.id] = (set(CLASS_LABELS.get(node.type_name, ())), {**node_props(node), **stamp})
+    edges: list[tuple[str, bool, dict[str, Any]]] = []
+    keys: dict[str, list[str]] = {}
+    seen: set[tuple[str, str, str, str]] = set()
+    for node in record.graph:
+        for name in type(node).model_fields:
+            rtype = EDGE_PROPERTIES.get(name)
+            value = getattr(node, name) if rtype else None
+            if not value or rtype is None:
+                continue
+            for target in [value] if isinstance(value, str) else value:
+                if name == "inLanguage":
+                    code, target = target, language_iri(base_iri, target)
+                    nodes.setdefault(target, (set(), {"code": code, **stamp}))
+                relation = BASED_ON.get(name, "")
+                key = (node.id, rtype, relation, target)
+                if key in seen:
+                    continue
+                seen.add(key)
+                labels, _props = nodes.setdefault(target, (set(), dict(stamp)))
+                if name in ROLE_LABELS:
+                    labels.add(ROLE_LABELS[name])
+                row = {"s": node.id, "t": target, "record": record.id}
+                if relation:
+                    row["relation"] = relation
+                edges.append((rtype, bool(relation), row))
+                keys.setdefault(node.id, []).append(f"{rtype}|{relation}|{target}")
+    primary_labels, primary_props = nodes.pop(record.primaryTopic, (set(), {}))
+    primary_row = {
+        "iri": record.primaryTopic,
+        "props": {
+            **primary_props,
+            "iri": record.primaryTopic,
+            "record": record.id,
+            "sourceId": prov.sourceId,
+        },
+    }
+    subjects = sorted(keys)
+    props = prov.model_dump(exclude_none=True)
+    props |= {"iri": record.id, "primaryTopic": record.primaryTopic, "subjects": subjects}
+    return RecordRows(
+        record=record,
+        iri=record.id,
+        retrieved_at=prov.retrievedAt,
+        record_row={
+            "iri": record.id,
+            "primary": record.primaryTopic,
+            "subjects": subjects,
+            "props": props,
+        },
+        primary_labels=tuple(sorted(primary_labels)),
+        primary_row=primary_row,
+        nodes=nodes,
+        edges=edges,
+        subjects=[{"subject": s, "record": record.id, "keys": k} for s, k in keys.items()],
+    )
+
+
+@dataclass
+class GraphBatch:
+    """Rows of many records grouped by shape: one statement per shape (see :meth:`statements`).
+
+    Records repeated in a batch keep their last version; nodes reached from several records
+    become one row (labels united, later non-null properties win).
+    """
+
+    records: list[RecordRows]
+
+    def __post_init__(self) -> None:
+        last = {rows.iri: rows for rows in self.records}
+        self.records = list(last.values())
+
+    def statements(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``(cypher, parameters)`` in execution order, all for one transaction."""
+        records = [r.record_row for r in self.records]
+        yield CLEAN_GONE_SUBJECTS, {"records": records}
+        subjects = [s for r in self.records for s in r.subjects]
+        if subjects:
+            yield CLEAN_SUBJECTS, {"rows": subjects}
+        primaries: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        nodes: dict[str, tuple[set[str], dict[str, Any]]] = {}
+        edges: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+        for rows in self.records:
+            primaries.setdefault(rows.primary_labels, []).append(rows.primary_row)
+            for iri, (labels, props) in rows.nodes.items():
+                held = nodes.setdefault(iri, (set(), {}))
+                held[0].update(labels)
+                held[1].update(props)
+            for rtype, has_relation, row in rows.edges:
+                edges.setdefault((rtype, has_relation), []).append(row)
+        for shape, prows in sorted(primaries.items()):
+            yield primary_query(shape), {"rows": prows}
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for iri, (labels, props) in nodes.items():
+            shapes.setdefault(tuple(sorted(labels)), []).append({"iri": iri, "props": props})
+        for shape, nrows in sorted(shapes.items()):
+            yield node_query(shape), {"rows": nrows}
+        yield UPSERT_RECORDS, {"records": records}
+        for (rtype, has_relation), erows in sorted(edges.items()):
+            yield edge_query(rtype, has_relation), {"rows": erows}
+
+    def row_count(self) -> int:
+        """Node + edge + record rows sent for this batch."""
+        nodes = {iri for r in self.records for iri in r.nodes}
+        return 2 * len(self.records) + len(nodes) + sum(len(r.edges) for r in self.records)
+
+
+# --------------------------------------------------------------------------- Cypher
+
+SCHEMA_STATEMENTS = (
+    "CREATE CONSTRAINT resource_iri IF NOT EXISTS FOR (n:Resource) REQUIRE n.iri IS UNIQUE",
+    "CREATE CONSTRAINT record_iri IF NOT EXISTS FOR (n:Record) REQUIRE n.iri IS UNIQUE",
+    "CREATE INDEX mlmodel_name IF NOT EXISTS FOR (n:MLModel) ON (n.name)",
+    "CREATE INDEX dataset_name IF NOT EXISTS FOR (n:Dataset) ON (n.name)",
+    "CREATE INDEX language_code IF NOT EXISTS FOR (n:Language) ON (n.code)",
+    "CREATE INDEX defined_term_code IF NOT EXISTS FOR (n:DefinedTerm) ON (n.termCode)",
+)
+
+#: Records whose stored harvest is newer than the incoming one (they are skipped).
+FIND_STALE = """
+UNWIND $records AS rec
+MATCH (x:Record {iri: rec.iri})
+WHERE x.retrievedAt > rec.retrievedAt
+RETURN rec.iri AS iri
+"""
+
+# Shared tail: drop this record from r.records, delete r when no record states it any more,
+# then delete target nodes left without any relationship unless a record owns them.
+_DROP_TAIL = """
+SET r.records = [x IN r.records WHERE x <> rec]
+WITH r, t WHERE size(r.records) = 0
+DELETE r
+WITH collect(DISTINCT t) AS targets
+UNWIND targets AS t
+WITH t WHERE t.record IS NULL AND NOT (t)--()
+DELETE t
+"""
+
+#: Relationships stated by a record from nodes that are no longer subjects of the record.
+CLEAN_GONE_SUBJECTS = (
+    """
+UNWIND $records AS row
+MATCH (x:Record {iri: row.iri})
+UNWIND [s IN coalesce(x.subjects, []) WHERE NOT s IN row.subjects] AS gone
+MATCH (:Resource {iri: gone})-[r]->(t)
+WITH r, t, row.iri AS rec WHERE rec IN r.records
+"""
+    + _DROP_TAIL
+)
+
+#: Relationships a record stated before and does not state any more.
+CLEAN_SUBJECTS = (
+    """
+UNWIND $rows AS row
+MATCH (:Record {iri: row.record})
+MATCH (:Resource {iri: row.subject})-[r]->(t)
+WITH r, t, row.record AS rec, row.keys AS keys WHERE rec IN r.records
+  AND NOT (type(r) + '|' + coalesce(r.relation, '') + '|' + t.iri) IN keys
+"""
+    + _DROP_TAIL
+)
+
+UPSERT_RECORDS = """
+UNWIND $records AS row
+MERGE (x:Record {iri: row.iri})
+SET x = row.props
+WITH x, row
+MATCH (p:Resource {iri: row.primary})
+MERGE (x)-[:PRIMARY_TOPIC]->(p)
+"""
+
+
+def _labels(labels: tuple[str, ...]) -> str:
+    return "".join(f":`{label}`" for label in labels)
+
+
+def primary_query(labels: tuple[str, ...]) -> str:
+    """Upsert primary nodes: their record owns them, so properties are replaced."""
+    set_labels = f"\nSET n{_labels(labels)}" if labels else ""
+    return "UNWIND $rows AS row\nMERGE (n:Resource {iri: row.iri})\nSET n = row.props" + set_labels
+
+
+def node_query(labels: tuple[str, ...]) -> str:
+    """Upsert referenced nodes: created once, labels added, properties only enriched.
+
+    A node owned by a record (``n.record`` set: it is that record's primary topic) keeps the
+    properties its own record gave it; other nodes take the non-null values of the latest
+    record that mentions them.
+    """
+    set_labels = f"\nSET n{_labels(labels)}" if labels else ""
+    return (
+        "UNWIND $rows AS row\nMERGE (n:Resource {iri: row.iri})"
+        + set_labels
+        + "\nWITH n, row WHERE n.record IS NULL\nSET n += row.props"
+    )
+
+
+def edge_query(rtype: str, has_relation: bool) -> str:
+    """Merge relationships of one type; each lists the records stating it in ``r.records``."""
+    relation = " {relation: row.relation}" if has_relation else ""
+    return (
+        "UNWIND $rows AS row\n"
+        "MATCH (s:Resource {iri: row.s})\n"
+        "MATCH (t:Resource {iri: row.t})\n"
+        f"MERGE (s)-[r:`{rtype}`{relation}]->(t)\n"
+        "WITH r, row WHERE r.records IS NULL OR NOT row.record IN r.records\n"
+        "SET r.records = coalesce(r.records, []) + row.record"
+    )

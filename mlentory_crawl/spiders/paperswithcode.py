@@ -1,0 +1,403 @@
+"""PapersWithCode archive spider: streams the five JSON dumps into RawRecords, memory bounded.
+
+The PwC site and API closed in July 2025; its data lives on as gzip JSON dumps
+(``papers-with-abstracts``, ``links-between-papers-and-code``, ``evaluation-tables``,
+``methods``, ``datasets``). This spider reads them from a local folder/file (or ``file://``
+URL) or from an HTTP(S) base URL, and never holds a whole dump in memory:
+
+* local files are read 1 MiB at a time in a worker thread and parsed incrementally
+  (:class:`mlentory_crawl.streaming.DumpReader`); ``start()`` waits while more than
+  ``PWC_MAX_PENDING_ITEMS`` items are in the pipelines;
+* over HTTP each dump is fetched as a sequence of ``Range`` requests of ``PWC_CHUNK_BYTES``
+  (16 MiB), each fed to the same incremental parser. A server that ignores ``Range`` answers
+  200 with the whole file, which then must fit ``DOWNLOAD_MAXSIZE`` (256 MiB by default;
+  papers-with-abstracts is ~540 MB gzip: download it first and use ``path``).
+
+Arguments (``-a name=value``; validated by :class:`PwcArgs`):
+
+* ``dumps``: comma list of dumps (aliases ``papers``, ``links``, ``evaluations``); default:
+  every dump found at the location.
+* ``path``: a local folder holding ``<dump>.json.gz`` (or ``.json``) files, one dump file, or
+  a ``file://`` URL of either.
+* ``base_url``: an ``http(s)://`` (or ``file://``) folder URL; ``<base_url>/<dump>.json.gz``.
+  Default for both: the ``PWC_DUMPS_URL`` setting.
+* ``limit``: at most this many records per dump.
+
+Order: ``papers-with-abstracts`` and ``links-between-papers-and-code`` are read before the
+dumps that name papers only by their PwC page (methods, datasets, evaluation tables), which
+are resolved through the on-disk paper index (:class:`~.pwc_dumps.PaperIndex`,
+``PWC_PAPER_INDEX``, default ``DATA_DIR/index/paperswithcode/papers.sqlite3``; ``off``
+disables it). Request budget over HTTP: ``ceil(size / PWC_CHUNK_BYTES)`` requests per dump.
+
+JOBDIR: requests carry plain data (dump name, offset, a stream token). Parser state is not
+persisted: a resumed job re-reads each dump from its start (records are idempotent, so the
+stores end up the same); chunk requests of the interrupted job are dropped as stale.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Self
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
+from scrapy.http import Response
+from scrapy.utils.asyncio import run_in_thread, sleep
+from twisted.python.failure import Failure
+
+from mlentory_crawl.config import ConfigError
+from mlentory_crawl.items.raw import Attachment, RawRecord
+from mlentory_crawl.normalizers.pwc_refs import PAPERS_ATTACHMENT
+from mlentory_crawl.spiders.base import BaseSourceSpider
+from mlentory_crawl.spiders.pwc_config import (
+    DumpSource,
+    PwcArgs,
+    PwcConfig,
+    Stream,
+    resolve_sources,
+)
+from mlentory_crawl.spiders.pwc_dumps import (
+    DUMPS,
+    PaperIndex,
+    index_entry,
+    paper_pages,
+    records_of,
+)
+from mlentory_crawl.streaming import DumpFormatError, DumpReader
+
+logger = logging.getLogger(__name__)
+
+STAT = "source/paperswithcode"
+READ_BYTES = 1 << 20
+BATCH_RECORDS = 500
+_CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
+
+
+Prepared = tuple[str, str, str, Any, dict[str, Any]]
+"""``(kind, source_id, url, payload, resolved papers)``."""
+
+
+class PapersWithCodeSpider(BaseSourceSpider):
+    """Streams the PapersWithCode archive dumps (see the module docstring)."""
+
+    name = "paperswithcode"
+    source = "paperswithcode"
+    args_model = PwcArgs
+    args: PwcArgs
+    config: PwcConfig
+
+    def __init__(self, name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+        self.sources: dict[str, DumpSource] = {}
+        self.missing: list[str] = []
+        self.streams: dict[str, Stream] = {}
+        self.index: PaperIndex | None = None
+        self._waiting: list[str] = []
+        self._close_reason: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """Validate settings and resolve the dump location before any request."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.config = PwcConfig.from_settings(crawler.settings)
+        location = spider.args.path or spider.args.base_url or spider.config.location
+        if not location:
+            raise ConfigError(
+                "paperswithcode: no dump location: pass -a path=DIR, -a base_url=URL "
+                "or set PWC_DUMPS_URL"
+            )
+        found, spider.missing = resolve_sources(location, spider.args.dumps)
+        spider.sources = {s.dump: s for s in found}
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
+
+    def on_idle(self) -> None:
+        """Close with a telling reason (``limit``, ``dump_failed``) once all work is done."""
+        if self._close_reason:
+            raise CloseSpider(self._close_reason)
+
+    def closed(self, reason: str) -> None:
+        """Close the paper index."""
+        if self.index is not None:
+            self.index.close()
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        self.crawler.stats.inc_value(f"{STAT}/{key}", count)
+
+    # -- start ---------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        """Chunk requests for remote dumps; local dumps are streamed right here, in order."""
+        explicit = self.args.dumps is not None
+        for dump in self.missing:
+            self._missing(dump, explicit)
+        logger.info(
+            "paperswithcode: job %s, dumps %s, limit %s per dump",
+            self.job_id, ", ".join(f"{s.dump} <{s.url}>" for s in self.sources.values()) or "none",
+            self.args.limit,
+        )  # fmt: skip
+        if self.config.index_path is not None and self.sources:
+            self.index = await run_in_thread(PaperIndex, self.config.index_path)
+        ordered = [self.sources[d] for d in DUMPS if d in self.sources]
+        if any(s.path is None for s in ordered):  # HTTP: the dependent dumps follow later
+            self._waiting = [s.dump for s in ordered if self._depends(s.dump)]
+            for source in ordered:
+                if source.dump not in self._waiting:
+                    yield self._open_remote(source)
+            return
+        for source in ordered:  # local files: one after the other, in archive order
+            async for record in self._stream_local(source):
+                yield record
+
+    def _depends(self, dump: str) -> bool:
+        if self.index is None or not DUMPS[dump].needs_papers:
+            return False
+        feeders = ("papers-with-abstracts", "links-between-papers-and-code")
+        return any(f in self.sources for f in feeders)
+
+    def _new_stream(self, source: DumpSource) -> Stream:
+        stream = Stream(source, DumpReader(self.config.max_element_chars))
+        self.streams[source.dump] = stream
+        self._inc("dumps/opened")
+        return stream
+
+    # -- local files -----------------------------------------------------------------------------
+
+    async def _stream_local(self, source: DumpSource) -> AsyncIterator[RawRecord]:
+        stream = self._new_stream(source)
+        assert source.path is not None
+        try:
+            stream.fh = await run_in_thread(source.path.open, "rb")
+        except OSError as exc:
+            self._failed(stream, f"cannot open {source.path}: {exc.strerror}", "read_failed")
+            return
+        try:
+            while not stream.ended:
+                await self._backpressure()
+                try:
+                    prepared = await run_in_thread(self._prepare, stream)
+                except DumpFormatError as exc:
+                    self._failed(stream, str(exc), "malformed_dump")
+                    break
+                except OSError as exc:
+                    self._failed(stream, f"read error: {exc}", "read_failed")
+                    break
+                for record in self._records(stream, prepared):
+                    yield record
+                if stream.limited or (not prepared and stream.reader.done):
+                    self._end(stream)
+        finally:
+            await run_in_thread(stream.fh.close)
+
+    async def _backpressure(self) -> None:
+        engine = self.crawler.engine
+        slot = getattr(getattr(engine, "scraper", None), "slot", None)
+        while (
+            slot is not None
+            and engine is not None
+            and engine.running
+            and slot.itemproc_size > self.config.max_pending_items
+        ):
+            await sleep(0.02)
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def _open_remote(self, source: DumpSource) -> Request:
+        return self.chunk_request(self._new_stream(source), 0)
+
+    def chunk_request(self, stream: Stream, start: int) -> Request:
+        """One ``Range`` request of a remote dump (404/410/416 reach the callback as data)."""
+        end = start + self.config.chunk_bytes - 1
+        return Request(
+            stream.source.url,
+            callback=self.parse_chunk,
+            errback=self.chunk_failed,
+            headers={"Range": f"bytes={start}-{end}", "Accept-Encoding": "identity"},
+            cb_kwargs={"dump": stream.dump, "start": start, "token": stream.token},
+            meta={"handle_httpstatus_list": [404, 410, 416]},
+            dont_filter=True,  # one URL, many byte ranges: only the Range header differs
+        )
+
+    async def parse_chunk(
+        self, response: Response, dump: str, start: int, token: str
+    ) -> AsyncIterator[Request | RawRecord]:
+        """Feed one chunk to the dump's parser, yield its records, then ask for the next."""
+        stream = self.streams.get(dump)
+        if stream is None or stream.token != token or stream.ended or start != stream.next_offset:
+            self._inc("chunks/stale")
+            logger.warning("Dropping a stale chunk of %s at byte %s (resumed job?)", dump, start)
+            return
+        self._inc("chunks")
+        stream.chunks += 1
+        problem = self._take_chunk(stream, response, start)
+        if problem == "missing":
+            self._missing(dump, self.args.dumps is not None)
+            stream.ended = True
+        elif problem:
+            self._failed(stream, problem, "bad_chunk")
+        while not stream.ended:
+            try:
+                prepared = await run_in_thread(self._prepare, stream)
+            except DumpFormatError as exc:
+                self._failed(stream, str(exc), "malformed_dump")
+                break
+            for record in self._records(stream, prepared):
+                yield record
+            if stream.limited or (not prepared and stream.reader.done):
+                self._end(stream)
+            elif not prepared:
+                yield self.chunk_request(stream, stream.next_offset)
+                return
+        for request in self._next_dumps():
+            yield request
+
+    def _take_chunk(self, stream: Stream, response: Response, start: int) -> str | None:
+        """Push a chunk's bytes; returns a problem (``"missing"`` or a reason) or ``None``."""
+        status, reader = response.status, stream.reader
+        if status in (404, 410):
+            return "missing" if start == 0 else f"HTTP {status} at byte {start}"
+        if status == 416:  # nothing at or after ``start``: the end of the file
+            reader.finish()
+            return None
+        if status == 200:
+            if start != 0:
+                return f"the server ignored Range at byte {start}"
+            reader.push(response.body)
+            reader.finish()
+            return None
+        if status != 206:
+            return f"unexpected HTTP {status} at byte {start}"
+        header = (response.headers.get("Content-Range") or b"").decode("latin-1").strip()
+        match = _CONTENT_RANGE.match(header)
+        if not match or int(match.group(1)) != start:
+            return f"bad Content-Range {header!r} for byte {start}"
+        reader.push(response.body)
+        stream.next_offset = int(match.group(2)) + 1
+        total = match.group(3)
+        if (total != "*" and stream.next_offset >= int(total)) or (
+            total == "*" and len(response.body) < self.config.chunk_bytes
+        ):
+            reader.finish()
+        return None
+
+    def chunk_failed(self, failure: Failure) -> Iterator[Request]:
+        """A chunk failed for good (network, 5xx after retries, size limit): the dump stops."""
+        request: Request | None = getattr(failure, "request", None)
+        kwargs = request.cb_kwargs if request is not None else {}
+        stream = self.streams.get(str(kwargs.get("dump")))
+        if stream is None or stream.token != kwargs.get("token") or stream.ended:
+            logger.error("A chunk request failed: %s", failure.getErrorMessage())
+            return
+        message = failure.getErrorMessage()
+        hint = " (download the dump and use -a path=...)" if "maxsize" in message.lower() else ""
+        self._failed(stream, f"{message}{hint}", "chunk_failed")
+        yield from self._next_dumps()
+
+    def _next_dumps(self) -> Iterator[Request]:
+        """Open the waiting dumps once every independent dump has ended."""
+        if any(not s.ended for d, s in self.streams.items() if d not in self._waiting):
+            return
+        waiting, self._waiting = self._waiting, []
+        for dump in waiting:
+            yield self._open_remote(self.sources[dump])
+
+    # -- shared ----------------------------------------------------------------------------------
+
+    def _prepare(self, stream: Stream) -> list[Prepared]:
+        """Worker thread: parse up to a batch of records, feed/consult the paper index."""
+        spec = DUMPS[stream.dump]
+        out: list[tuple[str, str, str, Any]] = []
+        while len(out) < BATCH_RECORDS:
+            elements = self._elements(stream)
+            if not elements:
+                break
+            for element in elements:
+                out.extend(records_of(stream.dump, element, stream.elements))
+                stream.elements += 1
+        known: dict[str, Any] = {}
+        if self.index is not None and spec.kind in ("paper", "code"):
+            self.index.add(e for r in out if (e := index_entry(r[0], r[3])) is not None)
+        elif self.index is not None and spec.needs_papers:
+            known = self.index.lookup(p for r in out for p in paper_pages(r[0], r[3]))
+        return [
+            (
+                kind,
+                sid,
+                url,
+                payload,
+                {p: known[p] for p in paper_pages(kind, payload) if p in known},
+            )
+            for kind, sid, url, payload in out
+        ]
+
+    def _elements(self, stream: Stream) -> list[Any]:
+        reader = stream.reader
+        while True:
+            batch = reader.next_batch(50)
+            if batch or reader.done or stream.fh is None:
+                return batch
+            data = stream.fh.read(READ_BYTES)
+            if data:
+                reader.push(data)
+            else:
+                reader.finish()
+
+    def _records(self, stream: Stream, prepared: list[Prepared]) -> Iterator[RawRecord]:
+        limit = self.args.limit
+        for kind, source_id, url, payload, known in prepared:
+            if limit is not None and stream.records >= limit:
+                stream.limited = True
+                self._inc("limit_reached")
+                self._close_reason = self._close_reason or "limit"
+                logger.info("paperswithcode: limit of %d records reached in %s", limit, stream.dump)
+                return
+            stream.records += 1
+            self._inc(f"records/{stream.dump}")
+            attachments = {}
+            if known:
+                self._inc("papers/resolved")
+                attachments[PAPERS_ATTACHMENT] = Attachment(
+                    url=self.config.index_path.as_uri() if self.config.index_path else "",
+                    status=200,
+                    text=json.dumps(known, sort_keys=True, ensure_ascii=False),
+                    content_type="application/json",
+                )
+            yield self.make_record(
+                source_id=source_id, url=url, api_url=stream.source.url, payload=payload,
+                kind=kind, attachments=attachments, retrieved_at=stream.retrieved_at,
+            )  # fmt: skip
+
+    def _end(self, stream: Stream) -> None:
+        if stream.ended:
+            return
+        stream.ended = True
+        reader = stream.reader
+        self._inc("dumps/done")
+        self._inc(f"elements/{stream.dump}", stream.elements)
+        self._inc(f"bytes/{stream.dump}", reader.bytes_in)
+        logger.info(
+            "paperswithcode: %s %s: %d elements, %d records, %d bytes read (%d decompressed)",
+            stream.dump, "cut by limit" if stream.limited else "done", stream.elements,
+            stream.records, reader.bytes_in, reader.bytes_out,
+        )  # fmt: skip
+
+    def _failed(self, stream: Stream, reason: str, code: str) -> None:
+        self._inc(f"errors/{code}")
+        self._close_reason = "dump_failed"
+        logger.error(
+            "paperswithcode: dump %s stopped after %d records: %s",
+            stream.dump, stream.records, reason,
+        )  # fmt: skip
+        self._end(stream)
+
+    def _missing(self, dump: str, explicit: bool) -> None:
+        if explicit:
+            self._inc("errors/missing_dump")
+            logger.warning("paperswithcode: dump %s was asked for but is not there", dump)
+        else:
+            self._inc("dumps/missing")
+            logger.info("paperswithcode: dump %s not found at the location; skipped", dump)
