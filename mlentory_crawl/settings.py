@@ -15,6 +15,8 @@ USER_AGENT = os.environ.get("MLENTORY_USER_AGENT", _UA)
 ROBOTSTXT_OBEY = False  # APIs and dumps, not pages; per-spider override for the jsonld spider
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 TELNETCONSOLE_ENABLED = False
+# Scrapy's remote-control HTTP server: off unless explicitly asked for (design §6).
+REMOTE_CONTROL_ENABLED = os.environ.get("REMOTE_CONTROL_ENABLED", "0") in ("1", "true", "True")
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
 # Politeness and robustness toward sources.

@@ -261,6 +261,7 @@ class DumpReader:
         self._bytes = _Decompressor(piece_chars)
         self._json = JsonElementStream(max_element_chars)
         self._eof = False
+        self._flushed = False
         self._error: DumpFormatError | None = None
         self.failed: str | None = None
 
@@ -269,7 +270,7 @@ class DumpReader:
         """True when the dump was read to its end (or failed)."""
         if self.failed is not None:
             return True
-        return self._error is None and self._json.done and not self._json.ready
+        return self._error is None and self._json.done and not self._json.ready and self._flushed
 
     @property
     def bytes_in(self) -> int:
@@ -323,10 +324,11 @@ class DumpReader:
                     out.append(self._json.ready.popleft())
                 elif text := self._bytes.piece():
                     self._json.feed(text)
-                elif self._json.done or not self._eof:
+                elif not self._eof or self._flushed:
                     break
                 else:
-                    self._json.feed(self._bytes.flush(), eof=True)
+                    self._flushed = True
+                    self._json.feed(self._bytes.flush(), eof=not self._json.done)
         except DumpFormatError as exc:
             self._json.ready.clear()
             if out:

@@ -170,7 +170,7 @@ class MLModel(CreativeWorkBase):
     likes: int | None = None
     parameterCount: int | None = None
     gated: str | None = None
-    hyperParameter: list[IRI] = Field(default_factory=list)  # PropertyValue nodes: name, default value, description
+    hyperParameter: list[IRI] = Field(default_factory=list)  # PropertyValue nodes (defaults)
 
 
 class MLModelEvaluation(Node):
@@ -207,8 +207,9 @@ class Dataset(CreativeWorkBase):
 
     type: Literal["Dataset"] = Field("Dataset", alias="@type")
     conformsTo: list[IRI] = Field(default_factory=list)
+    distribution: list[IRI] = Field(default_factory=list)
     encodingFormat: list[str] = Field(default_factory=list)
-    defaultTarget: list[str] = Field(default_factory=list)  # project extension: default target attribute(s)
+    defaultTarget: list[str] = Field(default_factory=list)  # mlx: default target attribute(s)
 
 
 class ScholarlyArticle(CreativeWorkBase):

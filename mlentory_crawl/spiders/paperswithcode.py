@@ -194,11 +194,18 @@ class PapersWithCodeSpider(BaseSourceSpider):
             await run_in_thread(stream.fh.close)
 
     async def _backpressure(self) -> None:
-        engine = self.crawler.engine
-        slot = getattr(getattr(engine, "scraper", None), "slot", None)
+        """Wait while more than ``PWC_MAX_PENDING_ITEMS`` items are in the pipelines.
+
+        Items yielded by ``start()`` are not throttled by Scrapy (callback output is, by
+        ``CONCURRENT_ITEMS``), so a fast parser could otherwise outrun slow pipelines.
+        """
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # no engine (callback tests)
+            return
+        slot = getattr(engine.scraper, "slot", None)
         while (
             slot is not None
-            and engine is not None
             and engine.running
             and slot.itemproc_size > self.config.max_pending_items
         ):
@@ -310,14 +317,22 @@ class PapersWithCodeSpider(BaseSourceSpider):
     def _prepare(self, stream: Stream) -> list[Prepared]:
         """Worker thread: parse up to a batch of records, feed/consult the paper index."""
         spec = DUMPS[stream.dump]
+        if stream.error is not None:  # found after the previous batch was complete
+            error, stream.error = stream.error, None
+            raise error
         out: list[tuple[str, str, str, Any]] = []
-        while len(out) < BATCH_RECORDS:
-            elements = self._elements(stream)
-            if not elements:
-                break
-            for element in elements:
-                out.extend(records_of(stream.dump, element, stream.elements))
-                stream.elements += 1
+        try:
+            while len(out) < BATCH_RECORDS:
+                elements = self._elements(stream)
+                if not elements:
+                    break
+                for element in elements:
+                    out.extend(records_of(stream.dump, element, stream.elements))
+                    stream.elements += 1
+        except (DumpFormatError, OSError) as exc:
+            if not out:
+                raise
+            stream.error = exc  # hand out the good records first
         known: dict[str, Any] = {}
         if self.index is not None and spec.kind in ("paper", "code"):
             self.index.add(e for r in out if (e := index_entry(r[0], r[3])) is not None)

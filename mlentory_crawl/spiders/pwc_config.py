@@ -117,6 +117,7 @@ class Stream:
     chunks: int = 0
     limited: bool = False
     ended: bool = False
+    error: Exception | None = None
 
     @property
     def dump(self) -> str:
