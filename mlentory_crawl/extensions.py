@@ -61,7 +61,7 @@ class CrawlSummary:
         )
         fields = sorted(
             {
-                k.split("/")[2]
+                k.removeprefix("fair4ml/field/").rsplit("/", 1)[0]
                 for k in values
                 if k.startswith("fair4ml/field/") and k.endswith(("/present", "/missing"))
             }

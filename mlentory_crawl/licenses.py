@@ -45,7 +45,6 @@ ALIASES: dict[str, str] = {
     "bsd-3-clause-new-or-revised": "BSD-3-Clause",
     "cc-by": "CC-BY-4.0",
     "cc0": "CC0-1.0",
-    "public": "CC0-1.0",
     "public-domain-cc0": "CC0-1.0",
     "gplv3": "GPL-3.0",
     "gplv2": "GPL-2.0",
@@ -131,7 +130,8 @@ class LicenseRef:
 
 
 def _key(text: str) -> str:
-    key = re.sub(r"[\s_]+", "-", text.strip().lower())
+    key = re.sub(r"[()]", "", text.strip().lower())
+    key = re.sub(r"[\s_]+", "-", key)
     key = key.replace("creative-commons-", "cc-").replace("attribution", "by")
     return key
 

@@ -91,8 +91,11 @@ class NormalizePipeline:
             self._reject_unexpected(item, exc)
         stats.inc_value("fair4ml/records/normalized")
         stats.inc_value(f"fair4ml/records/{item.source}")
+        # Models: fair4ml/field/<property>/…; other primaries: fair4ml/field/<Type>/<property>/…
+        kind = record.primary.type_name
+        prefix = "fair4ml/field/" if kind == "MLModel" else f"fair4ml/field/{kind}/"
         for name, present in coverage(record).items():
-            stats.inc_value(f"fair4ml/field/{name}/{'present' if present else 'missing'}")
+            stats.inc_value(f"{prefix}{name}/{'present' if present else 'missing'}")
         for note in record.provenance.notes:
             stats.inc_value(f"fair4ml/{note}")
         return NormalizedItem(record=record, raw=item)

@@ -212,97 +212,129 @@ def language_iri(base_iri: str, code: str) -> str:
 # --------------------------------------------------------------------------- rows
 
 _SKIP = {"id", "type"}
+#: Date-valued properties: sent as ISO-8601 text (packing Python datetimes is slow in the
+#: driver) and stored as native ``DateTime`` by the statements (``datetime(...)``).
+DATE_PROPERTIES = tuple(
+    sorted({n for n, (_c, k) in TERMS.items() if k == "date"} | {"retrievedAt"})
+)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    props: tuple[str, ...]
+    edges: tuple[tuple[str, str, str, str | None], ...]  # name, type, relation, role label
+
+
+_PLANS: dict[type[Node], _Plan] = {}
+
+
+def _plan(cls: type[Node]) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        names = [n for n in cls.model_fields if n not in _SKIP]
+        plan = _Plan(
+            props=tuple(n for n in names if n not in EDGE_PROPERTIES),
+            edges=tuple(
+                (n, EDGE_PROPERTIES[n], BASED_ON.get(n, ""), ROLE_LABELS.get(n))
+                for n in names
+                if n in EDGE_PROPERTIES
+            ),
+        )
+        _PLANS[cls] = plan
+    return plan
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return list(value)
+    return value
 
 
 def node_props(node: Node) -> dict[str, Any]:
     """The literal (and web-link) properties of a node; ``None`` and ``[]`` left out."""
     out: dict[str, Any] = {}
-    for name in type(node).model_fields:
-        if name in _SKIP or name in EDGE_PROPERTIES:
-            continue
+    for name in _plan(type(node)).props:
         value = getattr(node, name)
-        if value is None or value == []:
-            continue
-        out[name] = list(value) if isinstance(value, list | tuple) else value
+        if value is not None and value != []:
+            out[name] = _plain(value)
     return out
 
 
 @dataclass
 class RecordRows:
-    """One record as Neo4j rows (see :func:`record_rows`)."""
+    """One record as Neo4j rows (see :func:`record_rows`).
+
+    ``edges`` holds ``(type, has_relation, row)`` with ``row = {s, record, ts[, relation]}``:
+    one row per subject and type, listing the targets.
+    """
 
     record: FAIR4MLRecord
     iri: str
-    retrieved_at: datetime
+    retrieved_at: str
     record_row: dict[str, Any]
     primary_labels: tuple[str, ...]
     primary_row: dict[str, Any]
     nodes: dict[str, tuple[set[str], dict[str, Any]]]
     edges: list[tuple[str, bool, dict[str, Any]]]
     subjects: list[dict[str, Any]]
+    edge_count: int
 
 
 def record_rows(record: FAIR4MLRecord, base_iri: str) -> RecordRows:
     """Turn a record into node, edge and cleanup rows (pure; no I/O)."""
     prov = record.provenance
-    stamp = {"source": prov.source, "retrievedAt": prov.retrievedAt, "jobId": prov.jobId}
+    retrieved = prov.retrievedAt.isoformat()
+    stamp = {"source": prov.source, "retrievedAt": retrieved, "jobId": prov.jobId}
     nodes: dict[str, tuple[set[str], dict[str, Any]]] = {}
     for node in record.graph:
-        nodes[node.id] = (set(CLASS_LABELS.get(node.type_name, ())), {**node_props(node), **stamp})
+        labels = set(CLASS_LABELS.get(node.type_name, ()))
+        nodes[node.id] = (labels, node_props(node) | stamp)
     edges: list[tuple[str, bool, dict[str, Any]]] = []
     keys: dict[str, list[str]] = {}
-    seen: set[tuple[str, str, str, str]] = set()
+    count = 0
     for node in record.graph:
-        for name in type(node).model_fields:
-            rtype = EDGE_PROPERTIES.get(name)
-            value = getattr(node, name) if rtype else None
-            if not value or rtype is None:
+        for name, rtype, relation, role in _plan(type(node)).edges:
+            value = getattr(node, name)
+            if not value:
                 continue
+            targets: list[str] = []
             for target in [value] if isinstance(value, str) else value:
                 if name == "inLanguage":
                     code, target = target, language_iri(base_iri, target)
-                    nodes.setdefault(target, (set(), {"code": code, **stamp}))
-                relation = BASED_ON.get(name, "")
-                key = (node.id, rtype, relation, target)
-                if key in seen:
+                    nodes.setdefault(target, (set(), {"code": code} | stamp))
+                key = f"{rtype}|{relation}|{target}"
+                subject_keys = keys.setdefault(node.id, [])
+                if key in subject_keys:
                     continue
-                seen.add(key)
+                subject_keys.append(key)
+                targets.append(target)
                 labels, _props = nodes.setdefault(target, (set(), dict(stamp)))
-                if name in ROLE_LABELS:
-                    labels.add(ROLE_LABELS[name])
-                row = {"s": node.id, "t": target, "record": record.id}
+                if role:
+                    labels.add(role)
+            if targets:
+                row = {"s": node.id, "record": record.id, "ts": targets}
                 if relation:
                     row["relation"] = relation
                 edges.append((rtype, bool(relation), row))
-                keys.setdefault(node.id, []).append(f"{rtype}|{relation}|{target}")
+                count += len(targets)
     primary_labels, primary_props = nodes.pop(record.primaryTopic, (set(), {}))
-    primary_row = {
-        "iri": record.primaryTopic,
-        "props": {
-            **primary_props,
-            "iri": record.primaryTopic,
-            "record": record.id,
-            "sourceId": prov.sourceId,
-        },
-    }
-    subjects = sorted(keys)
-    props = prov.model_dump(exclude_none=True)
+    primary_props |= {"iri": record.primaryTopic, "record": record.id, "sourceId": prov.sourceId}
+    subjects = sorted(s for s, k in keys.items() if k)
+    props = {k: _plain(v) for k, v in prov if v is not None}
     props |= {"iri": record.id, "primaryTopic": record.primaryTopic, "subjects": subjects}
     return RecordRows(
         record=record,
         iri=record.id,
-        retrieved_at=prov.retrievedAt,
-        record_row={
-            "iri": record.id,
-            "primary": record.primaryTopic,
-            "subjects": subjects,
-            "props": props,
-        },
+        retrieved_at=retrieved,
+        record_row={"iri": record.id, "primary": record.primaryTopic, "props": props},
         primary_labels=tuple(sorted(primary_labels)),
-        primary_row=primary_row,
+        primary_row={"iri": record.primaryTopic, "props": primary_props},
         nodes=nodes,
         edges=edges,
-        subjects=[{"subject": s, "record": record.id, "keys": k} for s, k in keys.items()],
+        subjects=[{"subject": s, "record": record.id, "keys": keys[s]} for s in subjects],
+        edge_count=count,
     )
 
 
@@ -322,8 +354,8 @@ class GraphBatch:
 
     def statements(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(cypher, parameters)`` in execution order, all for one transaction."""
-        records = [r.record_row for r in self.records]
-        yield CLEAN_GONE_SUBJECTS, {"records": records}
+        slim = [{"iri": r.iri, "subjects": r.record_row["props"]["subjects"]} for r in self.records]
+        yield CLEAN_GONE_SUBJECTS, {"records": slim}
         subjects = [s for r in self.records for s in r.subjects]
         if subjects:
             yield CLEAN_SUBJECTS, {"rows": subjects}
@@ -345,14 +377,14 @@ class GraphBatch:
             shapes.setdefault(tuple(sorted(labels)), []).append({"iri": iri, "props": props})
         for shape, nrows in sorted(shapes.items()):
             yield node_query(shape), {"rows": nrows}
-        yield UPSERT_RECORDS, {"records": records}
+        yield UPSERT_RECORDS, {"records": [r.record_row for r in self.records]}
         for (rtype, has_relation), erows in sorted(edges.items()):
             yield edge_query(rtype, has_relation), {"rows": erows}
 
     def row_count(self) -> int:
         """Node + edge + record rows sent for this batch."""
         nodes = {iri for r in self.records for iri in r.nodes}
-        return 2 * len(self.records) + len(nodes) + sum(len(r.edges) for r in self.records)
+        return 2 * len(self.records) + len(nodes) + sum(r.edge_count for r in self.records)
 
 
 # --------------------------------------------------------------------------- Cypher
@@ -370,7 +402,7 @@ SCHEMA_STATEMENTS = (
 FIND_STALE = """
 UNWIND $records AS rec
 MATCH (x:Record {iri: rec.iri})
-WHERE x.retrievedAt > rec.retrievedAt
+WHERE x.retrievedAt > datetime(rec.retrievedAt)
 RETURN rec.iri AS iri
 """
 
@@ -413,7 +445,7 @@ WITH r, t, row.record AS rec, row.keys AS keys WHERE rec IN r.records
 UPSERT_RECORDS = """
 UNWIND $records AS row
 MERGE (x:Record {iri: row.iri})
-SET x = row.props
+SET x = row.props, x.retrievedAt = datetime(row.props.retrievedAt)
 WITH x, row
 MATCH (p:Resource {iri: row.primary})
 MERGE (x)-[:PRIMARY_TOPIC]->(p)
@@ -424,10 +456,17 @@ def _labels(labels: tuple[str, ...]) -> str:
     return "".join(f":`{label}`" for label in labels)
 
 
+_AS_DATES = "\nSET " + ", ".join(f"n.`{p}` = datetime(n.`{p}`)" for p in DATE_PROPERTIES)
+
+
 def primary_query(labels: tuple[str, ...]) -> str:
     """Upsert primary nodes: their record owns them, so properties are replaced."""
     set_labels = f"\nSET n{_labels(labels)}" if labels else ""
-    return "UNWIND $rows AS row\nMERGE (n:Resource {iri: row.iri})\nSET n = row.props" + set_labels
+    return (
+        "UNWIND $rows AS row\nMERGE (n:Resource {iri: row.iri})\nSET n = row.props"
+        + _AS_DATES
+        + set_labels
+    )
 
 
 def node_query(labels: tuple[str, ...]) -> str:
@@ -442,6 +481,7 @@ def node_query(labels: tuple[str, ...]) -> str:
         "UNWIND $rows AS row\nMERGE (n:Resource {iri: row.iri})"
         + set_labels
         + "\nWITH n, row WHERE n.record IS NULL\nSET n += row.props"
+        + _AS_DATES
     )
 
 
@@ -451,7 +491,8 @@ def edge_query(rtype: str, has_relation: bool) -> str:
     return (
         "UNWIND $rows AS row\n"
         "MATCH (s:Resource {iri: row.s})\n"
-        "MATCH (t:Resource {iri: row.t})\n"
+        "UNWIND row.ts AS target\n"
+        "MATCH (t:Resource {iri: target})\n"
         f"MERGE (s)-[r:`{rtype}`{relation}]->(t)\n"
         "WITH r, row WHERE r.records IS NULL OR NOT row.record IN r.records\n"
         "SET r.records = coalesce(r.records, []) + row.record"

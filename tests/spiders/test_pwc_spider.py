@@ -442,7 +442,7 @@ def test_replay_crawl_writes_valid_json_and_turtle(tmp_path: Path) -> None:
     records = [FAIR4MLRecord.model_validate(line) for line in lines]
     assert len(records) == 23
     kinds = sorted(r.primary.type_name for r in records)
-    assert kinds.count("MLModel") == 7  # 5 leaderboard rows + 2 model-family methods
+    assert kinds.count("MLModel") == 6  # 4 leaderboard rows + 2 model-family methods
     assert kinds.count("ScholarlyArticle") == 4
     assert not (tmp_path / "quarantine").exists()
     graph = turtle(tmp_path / "rdf" / "paperswithcode" / "e2e-pwc")

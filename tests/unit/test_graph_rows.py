@@ -30,7 +30,7 @@ from mlentory_crawl.sinks.neo4j import (
 )
 
 BASE = "https://example.org/base/"
-HOSTILE = "x'}) MATCH (n) DETACH DELETE n //`{}` RETURN \"é—中文\""
+HOSTILE = 'x\'}) MATCH (n) DETACH DELETE n //`{}` RETURN "é—中文"'
 MODEL = "https://huggingface.co/acme/tiny-bert"
 DATASET = "https://huggingface.co/datasets/acme/corpus"
 LICENSE = "https://spdx.org/licenses/Apache-2.0"
@@ -56,7 +56,10 @@ def record(name: str = "acme/tiny-bert", datasets: tuple[str, ...] = (DATASET,))
     b.add(PropertyValue(id=METRIC, propertyID="f1", value=0.9))
     b.add(
         MLModelEvaluation(
-            id=EVAL, evaluatedMLModel=[MODEL], evaluationDataset=[DATASET], evaluationResults=[METRIC]
+            id=EVAL,
+            evaluatedMLModel=[MODEL],
+            evaluationDataset=[DATASET],
+            evaluationResults=[METRIC],
         )
     )
     model = MLModel(
@@ -108,7 +111,8 @@ def test_labels_come_from_class_and_role() -> None:
 def test_edges_carry_type_relation_and_record() -> None:
     rec = record()
     rows = record_rows(rec, BASE)
-    edges = {(t, r["s"], r["t"], r.get("relation")) for t, _, r in rows.edges}
+    edges = {(t, r["s"], target, r.get("relation")) for t, _, r in rows.edges for target in r["ts"]}
+    assert rows.edge_count == len(edges)
     assert ("TRAINED_ON", MODEL, DATASET, None) in edges
     assert ("LICENSE", MODEL, LICENSE, None) in edges
     assert ("TASK", MODEL, TASK, None) in edges
@@ -126,7 +130,7 @@ def test_edges_carry_type_relation_and_record() -> None:
     subjects = {s["subject"]: s["keys"] for s in rows.subjects}
     assert set(subjects) == {MODEL, EVAL}
     assert f"BASED_ON|adapter|{BASE_MODEL}" in subjects[MODEL]
-    assert rows.record_row["subjects"] == sorted(subjects)
+    assert rows.record_row["props"]["subjects"] == sorted(subjects)
 
 
 def test_properties_keep_values_and_provenance() -> None:
@@ -135,7 +139,7 @@ def test_properties_keep_values_and_provenance() -> None:
     assert props["iri"] == MODEL and props["record"] == rows.iri
     assert props["url"] == MODEL and props["downloads"] == 12
     assert props["source"] == "huggingface" and props["jobId"] == "job-1"
-    assert props["retrievedAt"].isoformat() == "2026-01-02T03:04:05+00:00"
+    assert props["retrievedAt"] == "2026-01-02T03:04:05+00:00"  # stored as DateTime by Cypher
     assert "trainedOn" not in props and "inLanguage" not in props  # edges, not properties
     assert rows.nodes[DATASET][1]["name"] == HOSTILE
     assert rows.nodes[METRIC][1]["value"] == 0.9
@@ -157,11 +161,19 @@ def test_batch_groups_by_shape_and_dedupes() -> None:
     texts = [q for q, _ in statements]
     assert len(texts) == len(set(texts)), "one statement per shape"
     trained = [p["rows"] for q, p in statements if ":`TRAINED_ON`" in q][0]
-    assert {r["t"] for r in trained} == {DATASET + "2", DATASET}
+    assert {t for r in trained for t in r["ts"]} == {DATASET + "2", DATASET}
     datasets = [p["rows"] for q, p in statements if q == node_query(("Dataset",))][0]
     assert len({r["iri"] for r in datasets}) == len(datasets)
     for text in texts:
         assert HOSTILE not in text and "acme" not in text  # values are parameters
+
+
+def test_dates_are_sent_as_text_and_stored_as_datetimes() -> None:
+    rows = record_rows(record(), BASE)
+    assert rows.record_row["props"]["retrievedAt"] == "2026-01-02T03:04:05+00:00"
+    query = node_query(("Dataset",))
+    for name in ("dateCreated", "dateModified", "datePublished", "retrievedAt"):
+        assert f"n.`{name}` = datetime(n.`{name}`)" in query
 
 
 def test_generated_cypher_is_parameterized() -> None:
