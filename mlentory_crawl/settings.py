@@ -18,6 +18,7 @@ TELNETCONSOLE_ENABLED = False
 # Scrapy's remote-control HTTP server: off unless explicitly asked for (design §6).
 REMOTE_CONTROL_ENABLED = os.environ.get("REMOTE_CONTROL_ENABLED", "0") in ("1", "true", "True")
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_FORMATTER = "mlentory_crawl.logformatter.ItemNamingLogFormatter"
 
 # Politeness and robustness toward sources.
 CONCURRENT_REQUESTS = int(os.environ.get("CONCURRENT_REQUESTS", "8"))

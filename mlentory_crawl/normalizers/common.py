@@ -171,6 +171,24 @@ def parse_datetime(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def yaml_nesting_depth(text: str) -> int:
+    """An upper bound of the nesting depth of a YAML document, without parsing it.
+
+    Counts flow-collection brackets (``[`` / ``{``) and block indentation levels. libyaml's
+    C loader recurses per level and crashes the process on absurd depths, so callers refuse
+    documents above a sane bound before handing them to a parser.
+    """
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}" and depth:
+            depth -= 1
+    indents = {len(line) - len(line.lstrip(" -")) for line in text.splitlines() if line.strip()}
+    return deepest + len(indents)
+
+
 def safe_iri(value: Any) -> str | None:
     """An absolute http(s) IRI from text, percent-encoding characters an IRI may not hold.
 

@@ -30,6 +30,7 @@ from mlentory_crawl.normalizers.common import (
     paper_refs,
     parse_number,
     plain,
+    yaml_nesting_depth,
 )
 
 MAX_CARD_CHARS = 1_000_000
@@ -125,6 +126,9 @@ def normalise_newlines(text: str) -> str:
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
+MAX_YAML_DEPTH = 100
+
+
 def split_front_matter(text: str) -> tuple[str | None, str]:
     """Split ``---``-delimited front matter from the body; ``(None, text)`` when there is none."""
     match = _FRONT_MATTER.match(text)
@@ -141,6 +145,8 @@ def load_front_matter(source: str) -> tuple[Any, str | None]:
     """
     if len(source) > MAX_FRONT_MATTER_CHARS:
         return None, "too-large"
+    if yaml_nesting_depth(source) > MAX_YAML_DEPTH:
+        return None, "too-deep"
     try:
         value = yaml.load(source, Loader=SafeLoader)
     except (yaml.YAMLError, ValueError, RecursionError, OverflowError):

@@ -165,3 +165,18 @@ def test_bad_settings_fail_early(tmp_path: Path) -> None:
     crawler = get_crawler(Spider, {"MLENTORY_BASE_IRI": "urn:x"})
     with pytest.raises(ConfigError, match="MLENTORY_BASE_IRI"):
         NormalizePipeline.from_crawler(crawler)
+
+
+def test_log_lines_name_items_instead_of_dumping_payloads() -> None:
+    from mlentory_crawl.logformatter import ItemNamingLogFormatter
+
+    item = raw({"id": "m1", "card": "contact: someone@example.org"})
+    formatter = ItemNamingLogFormatter()
+    spider = Spider(name="t")
+    spider.crawler = get_crawler(Spider)
+    result = formatter.dropped(item, DropItem("bad", log_level="INFO"), None, spider)
+    text = result["msg"] % result["args"]
+    assert "test model 'm1'" in text
+    assert "someone@example.org" not in text
+    result = formatter.scraped(item, None, spider)
+    assert "example.org" not in result["msg"] % result["args"]

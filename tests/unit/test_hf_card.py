@@ -343,3 +343,17 @@ def test_weight_formats() -> None:
     assert common.weight_format("checkpoint-1/optimizer.pt") is None
     assert common.weight_format("config.json") is None
     assert common.weight_format("LICENSE") is None
+
+
+def test_absurdly_nested_front_matter_is_refused_before_parsing() -> None:
+    """libyaml's C loader crashes the process on deep nesting; it must never see such input."""
+    from mlentory_crawl.normalizers.hf_card import load_front_matter
+
+    value, error = load_front_matter("a: " + "[" * 30000 + "]" * 30000)
+    assert value is None and error == "too-deep"
+    deep_block = "".join(" " * i + f"k{i}:\n" for i in range(150))
+    assert load_front_matter(deep_block)[1] == "too-deep"
+    assert load_front_matter("license: mit\ntags:\n- a\n- b\n") == (
+        {"license": "mit", "tags": ["a", "b"]},
+        None,
+    )
