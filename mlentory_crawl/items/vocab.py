@@ -71,8 +71,7 @@ _SCHEMA_DATES = "dateCreated dateModified datePublished"
 _CODEMETA_IDS = "readme issueTracker buildInstructions referencePublication"
 # Project extension terms (never invented inside fair4ml:); written under <base>vocab#.
 _EXT_IDS = (
-    "baseModelFinetune baseModelAdapter baseModelQuantized baseModelMerge newVersion "
-    "hyperParameter"
+    "baseModelFinetune baseModelAdapter baseModelQuantized baseModelMerge newVersion hyperParameter"
 )
 _EXT_INT = "downloads downloadsAllTime likes parameterCount"
 

@@ -37,8 +37,13 @@ class Sink(Protocol):
     async def open(self) -> None:
         """Connect and prepare the store (raises :class:`StoreUnavailable`)."""
 
-    async def write(self, records: list[Any], *, budget: float | None = None) -> WriteResult:
-        """Write one batch (raises :class:`StoreUnavailable`)."""
+    def prepare(self, record: Any) -> Any:
+        """Turn a record into what :meth:`write_prepared` sends (has a ``record`` attribute)."""
+
+    async def write_prepared(
+        self, prepared: list[Any], *, budget: float | None = None
+    ) -> WriteResult:
+        """Write one prepared batch (raises :class:`StoreUnavailable`)."""
 
     async def close(self) -> None:
         """Release the connection."""
@@ -111,7 +116,12 @@ class StorePipeline:
     async def process_item(self, item: Any) -> Any:
         """Buffer the record of a normalized item; pass every item through unchanged."""
         if self._open and isinstance(item, NormalizedItem):
-            self._buffer.append(item.record)
+            try:
+                self._buffer.append(self.sink.prepare(item.record))
+            except Exception as exc:
+                self._refuse(item.record, f"prepare_{type(exc).__name__}", str(exc))
+                logger.exception("%s cannot represent %s", self.label, item.record.primaryTopic)
+                return item
             if len(self._buffer) >= self.batch_size:
                 await self.flush(full_only=True)
         return item
@@ -139,12 +149,12 @@ class StorePipeline:
         # After a failed batch, try later batches once (no long backoff) until one succeeds.
         budget = 0.0 if self._degraded else None
         try:
-            result = await self.sink.write(batch, budget=budget)
+            result = await self.sink.write_prepared(batch, budget=budget)
         except StoreUnavailable as exc:
             self._degraded = True
             if exc.partial is not None:
                 self.record_result(exc.partial)
-            unsent = list(exc.unsent) if exc.unsent is not None else batch
+            unsent = list(exc.unsent) if exc.unsent is not None else [p.record for p in batch]
             self.inc(f"errors/{exc.error_type}")
             self.inc("records_unsent", len(unsent))
             self.unsent.add(unsent, exc.error_type)
@@ -159,7 +169,7 @@ class StorePipeline:
         except Exception as exc:
             self.inc(f"errors/{type(exc).__name__}")
             self.inc("records_unsent", len(batch))
-            self.unsent.add(batch, type(exc).__name__)
+            self.unsent.add([p.record for p in batch], type(exc).__name__)
             logger.exception("%s write failed unexpectedly", self.label, exc_info=exc)
             return
         if self._degraded:
@@ -175,21 +185,24 @@ class StorePipeline:
         for reason, count in result.skipped.items():
             self.inc(f"skipped/{reason}", count)
         for failure in result.failures:
-            record = failure.record
-            self.inc(f"errors/{failure.error_type}")
-            self.quarantine.put(
-                record.provenance.source,
-                self.sink.store,
-                failure.reason,
-                {"type": failure.error_type, "iri": record.primaryTopic},
-                record.to_jsonld(self.files.base_iri + "context.jsonld"),
-            )
+            self._refuse(failure.record, failure.error_type, failure.reason)
             logger.warning(
                 "%s refused %s (%s); quarantined",
                 self.label,
-                record.primaryTopic,
+                failure.record.primaryTopic,
                 failure.reason[:300],
             )
+
+    def _refuse(self, record: Any, error_type: str, reason: str) -> None:
+        """Count and quarantine one record the store cannot take."""
+        self.inc(f"errors/{error_type}")
+        self.quarantine.put(
+            record.provenance.source,
+            self.sink.store,
+            reason,
+            {"type": error_type, "iri": record.primaryTopic},
+            record.to_jsonld(self.files.base_iri + "context.jsonld"),
+        )
 
     async def close_spider(self) -> None:
         """Flush the rest, close the store, and report unsent records with their command."""

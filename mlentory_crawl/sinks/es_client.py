@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from elastic_transport import AiohttpHttpNode, HttpHeaders
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
@@ -55,6 +55,13 @@ class RestV8Node(AiohttpHttpNode):
         return await super().perform_request(
             method, target, body=body, headers=headers, request_timeout=request_timeout
         )
+
+
+class EsPrepared(NamedTuple):
+    """A record and its bulk lines (``None``: not a model, nothing to index)."""
+
+    record: FAIR4MLRecord
+    lines: bytes | None
 
 
 class _RetryItems(Exception):
@@ -218,16 +225,25 @@ class EsSink:
         Raises:
             StoreUnavailable: the cluster kept failing within the budget.
         """
+        return await self.write_prepared([self.prepare(r) for r in records], budget=budget)
+
+    def prepare(self, record: FAIR4MLRecord) -> EsPrepared:
+        """Build the bulk lines of a record now (``lines`` is ``None`` for a non-model)."""
+        doc = build_document(record)
+        return EsPrepared(record, None if doc is None else self._lines(doc))
+
+    async def write_prepared(
+        self, prepared: Sequence[EsPrepared], *, budget: float | None = None
+    ) -> WriteResult:
+        """:meth:`write` for records already turned into bulk lines by :meth:`prepare`."""
         budget = self.config.retry_seconds if budget is None else budget
         result = WriteResult()
         chunks: list[list[tuple[FAIR4MLRecord, bytes]]] = [[]]
         size = 0
-        for record in records:
-            doc = build_document(record)
-            if doc is None:
+        for record, lines in prepared:
+            if lines is None:
                 result.skipped["not_a_model"] = result.skipped.get("not_a_model", 0) + 1
                 continue
-            lines = self._lines(doc)
             if chunks[-1] and size + len(lines) > self.config.max_bulk_bytes:
                 chunks.append([])
                 size = 0

@@ -140,9 +140,19 @@ class Neo4jSink:
         Raises:
             StoreUnavailable: the batch could not be written within the budget.
         """
-        rows = [record_rows(record, self.config.base_iri) for record in records]
+        return await self.write_prepared([self.prepare(r) for r in records], budget=budget)
+
+    def prepare(self, record: FAIR4MLRecord) -> RecordRows:
+        """Turn a record into rows now (the pipeline does it as items arrive, so this CPU
+        work overlaps with the previous batch's transaction)."""
+        return record_rows(record, self.config.base_iri)
+
+    async def write_prepared(
+        self, rows: Sequence[RecordRows], *, budget: float | None = None
+    ) -> WriteResult:
+        """:meth:`write` for records already turned into rows by :meth:`prepare`."""
         budget = self.config.retry_seconds if budget is None else budget
-        return await self._write_rows(rows, budget)
+        return await self._write_rows(list(rows), budget)
 
     async def _write_rows(self, rows: list[RecordRows], budget: float) -> WriteResult:
         result = WriteResult()

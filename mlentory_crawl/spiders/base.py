@@ -31,6 +31,17 @@ STATE_JOB_ID_KEY = "job_id"
 """Key of the job id in ``spider.state`` (persisted by Scrapy in ``JOBDIR/spider.state``)."""
 
 
+JOB_ID_FILE = "job_id"
+"""File in ``JOBDIR`` that keeps the job id (survives a SIGKILL, unlike ``spider.state``)."""
+
+
+def _read_small(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()[:200]
+    except (FileNotFoundError, NotADirectoryError):
+        return ""
+
+
 class SpiderArgumentError(ValueError):
     """A spider argument has a value the spider cannot use (raised at spider construction)."""
 
@@ -247,10 +258,10 @@ class BaseSourceSpider(Spider):
     ``self.args``. Raw argument strings are *not* copied onto the spider as attributes (as
     plain :class:`scrapy.Spider` does), so nothing unvalidated can change behaviour.
 
-    The job id (``self.job_id``) is, in order of preference: the id already stored in
-    ``self.state`` (``JOBDIR`` runs, so a resumed job keeps its id), Scrapyd's ``_job``
-    argument, the ``JOB_ID`` or ``SCRAPY_JOB`` environment variable, or a fresh
-    ``<UTC timestamp>-<random>``. With ``JOBDIR`` the chosen id is stored in ``self.state``.
+    The job id (``self.job_id``) is, in order of preference: the id already stored by this
+    ``JOBDIR`` (``self.state``, or ``JOBDIR/job_id``), so a resumed job keeps its id;
+    Scrapyd's ``_job`` argument; the ``JOB_ID`` or ``SCRAPY_JOB`` environment variable; or a
+    fresh ``<UTC timestamp>-<random>``. With ``JOBDIR`` the chosen id is stored in both.
     """
 
     source: ClassVar[str] = ""
@@ -266,34 +277,38 @@ class BaseSourceSpider(Spider):
 
     @property
     def job_id(self) -> str:
-        """The crawl job id (stable across ``JOBDIR`` resumes; see the class docstring).
+        """The crawl job id, stable across ``JOBDIR`` resumes (see the class docstring).
 
-        Read it from callbacks or ``start()``: with ``JOBDIR``, ``self.state`` is only
-        loaded when the spider opens.
+        With ``JOBDIR`` the id is also written to ``JOBDIR/job_id`` the first time it is
+        needed (a few bytes, once), so a resume after a SIGKILL, when Scrapy could not save
+        ``spider.state``, keeps it too.
         """
         if self._job_id is not None:
             return self._job_id
         state = getattr(self, "state", None)
-        if isinstance(state, dict) and state.get(STATE_JOB_ID_KEY):
-            self._job_id = str(state[STATE_JOB_ID_KEY])
-            return self._job_id
-        job_id = (
-            self.args.job
+        state = state if isinstance(state, dict) else None
+        id_file = self._job_id_file()
+        stored = _read_small(id_file) if id_file is not None else ""
+        job_id = str(
+            (state or {}).get(STATE_JOB_ID_KEY)
+            or stored
+            or self.args.job
             or os.environ.get("JOB_ID", "").strip()
             or os.environ.get("SCRAPY_JOB", "").strip()
             or new_job_id()
         )
-        if isinstance(state, dict):
+        if id_file is not None and stored != job_id:
+            id_file.parent.mkdir(parents=True, exist_ok=True)
+            id_file.write_text(job_id + "\n", encoding="utf-8")
+        if state is not None:
             state[STATE_JOB_ID_KEY] = job_id
-            self._job_id = job_id
-        elif not self._uses_jobdir():
-            self._job_id = job_id
-        # else: JOBDIR is set but the state is not loaded yet; do not freeze an id now.
+        self._job_id = job_id
         return job_id
 
-    def _uses_jobdir(self) -> bool:
+    def _job_id_file(self) -> Path | None:
         crawler = getattr(self, "crawler", None)
-        return bool(crawler is not None and crawler.settings.get("JOBDIR"))
+        jobdir = crawler.settings.get("JOBDIR") if crawler is not None else None
+        return Path(str(jobdir)) / JOB_ID_FILE if jobdir else None
 
     def make_record(
         self,

@@ -73,7 +73,8 @@ EXPAND_FIELDS: tuple[str, ...] = (
     "siblings", "safetensors", "gguf", "baseModels", "model-index", "evalResults",
     "transformersInfo", "usedStorage",
 )  # fmt: skip
-"""Requested with repeated ``expand=`` parameters (one form, everywhere)."""
+EXPAND_PARAMS = [("expand", field) for field in EXPAND_FIELDS]
+"""Repeated ``expand=`` parameters (this one form everywhere, never ``expand[]=``)."""
 CARD_PRIORITY = 10
 BEARER_MW = "mlentory_crawl.middlewares.BearerAuthMiddleware"
 UNAVAILABLE_MODEL = {401: "unauthorized", 403: "forbidden", 404: "not_found", 410: "gone"}
@@ -88,9 +89,7 @@ def parse_ids(value: Any) -> tuple[str, ...] | None:
     Raises:
         ValueError: unreadable file, no id, or an id that is not ``owner/name``-shaped.
     """
-    return parse_id_list(
-        value, lambda item: bool(_REPO_ID.match(item)) and ".." not in item, "HuggingFace repo id"
-    )
+    return parse_id_list(value, _is_repo_id, "HuggingFace repo id")
 
 
 class HuggingFaceArgs(SpiderArgs):
@@ -197,11 +196,6 @@ class HuggingFaceSpider(BaseSourceSpider):
 
     # -- URLs and requests ---------------------------------------------------------------------
 
-    @staticmethod
-    def expand_query() -> list[tuple[str, str]]:
-        """The ``expand=`` parameters of every API request."""
-        return [("expand", field) for field in EXPAND_FIELDS]
-
     def first_page_url(self) -> str:
         """URL of the first list page for the current arguments."""
         args = self.args
@@ -213,12 +207,12 @@ class HuggingFaceSpider(BaseSourceSpider):
             params.append(("author", args.author))
         if args.search:
             params.append(("search", args.search))
-        return f"{self.config.endpoint}/api/models?{urlencode(params + self.expand_query())}"
+        return f"{self.config.endpoint}/api/models?{urlencode(params + EXPAND_PARAMS)}"
 
     def model_api_url(self, model_id: str) -> str:
         """``/api/models/<id>`` with the expand parameters."""
         path = quote(model_id, safe="/")
-        return f"{self.config.endpoint}/api/models/{path}?{urlencode(self.expand_query())}"
+        return f"{self.config.endpoint}/api/models/{path}?{urlencode(EXPAND_PARAMS)}"
 
     def card_url(self, model_id: str) -> str:
         """The raw README.md of the model's main branch."""
@@ -304,7 +298,7 @@ class HuggingFaceSpider(BaseSourceSpider):
         for model in models:
             if not _valid_model(model):
                 self._inc("models/invalid")
-                logger.warning("Skipping a list entry without a string id on %s", response.url)
+                logger.warning("Skipping a list entry without a valid id on %s", response.url)
                 continue
             if args.since is not None and _older_than(model, args.since):
                 self._inc("since_reached")
@@ -356,10 +350,8 @@ class HuggingFaceSpider(BaseSourceSpider):
         status = response.status
         text: str | None = None
         if 200 <= status < 300:
-            if isinstance(response, TextResponse):
-                text = response.text
-            else:
-                text = response.body.decode("utf-8", errors="replace")
+            is_text = isinstance(response, TextResponse)
+            text = response.text if is_text else response.body.decode("utf-8", errors="replace")
         else:
             logger.debug("Card of %s: HTTP %s", model["id"], status)
         self._inc(f"cards/{status}")
@@ -443,7 +435,12 @@ class HuggingFaceSpider(BaseSourceSpider):
 
 
 def _valid_model(model: Any) -> bool:
-    return isinstance(model, dict) and isinstance(model.get("id"), str) and bool(model["id"])
+    """A JSON object whose ``id`` looks like a Hub repo id (hostile ids never become URLs)."""
+    return isinstance(model, dict) and _is_repo_id(model.get("id"))
+
+
+def _is_repo_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_REPO_ID.match(value)) and ".." not in value
 
 
 def _older_than(model: dict[str, Any], since: datetime) -> bool:

@@ -57,7 +57,8 @@ def neo4j_driver() -> Iterator[Driver]:
 def wipe(driver: Driver) -> None:
     """Delete every node and relationship of the test database."""
     with driver.session() as session:  # CALL … IN TRANSACTIONS needs an implicit transaction
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        query = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        session.run(query).consume()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -155,8 +156,7 @@ def graph_snapshot(driver: Driver) -> tuple[list[Any], list[Any]]:
         "MATCH (n) RETURN n.iri AS iri, labels(n) AS labels, properties(n) AS props"
     )
     rels, _, _ = driver.execute_query(
-        "MATCH (s)-[r]->(t) RETURN s.iri AS s, type(r) AS type, properties(r) AS props, "
-        "t.iri AS t"
+        "MATCH (s)-[r]->(t) RETURN s.iri AS s, type(r) AS type, properties(r) AS props, t.iri AS t"
     )
     node_list = sorted(
         (r["iri"], sorted(r["labels"]), json.dumps(r["props"], sort_keys=True, default=str))
@@ -323,10 +323,8 @@ class TcpProxy:
         if listener is not None:
             listener.close()
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()
 
     def _accept(self, listener: socket.socket) -> None:
@@ -359,7 +357,5 @@ class TcpProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass

@@ -207,12 +207,22 @@ def test_neo4j_holds_one_node_per_shared_entity(tmp_path: Path, graph: Any) -> N
         (row,) = query("MATCH (n:Resource {iri: $iri}) RETURN count(n) AS c, "
                        "labels(n) AS labels", iri=iri)  # fmt: skip
         assert row["c"] == 1 and label in row["labels"], (iri, row)
-        sources = query(
-            "MATCH (n:Resource {iri: $iri})<-[r]-() UNWIND r.records AS rec "
-            "MATCH (x:Record {iri: rec}) RETURN collect(DISTINCT x.source) AS s",
-            iri=iri,
-        )
-        assert set(sources[0]["s"]) == set(SOURCES), (iri, sources)
+    # the paper: relationships from records of both sources end at the one node
+    (row,) = query(
+        "MATCH (n:Resource {iri: $iri})<-[r]-() UNWIND r.records AS rec "
+        "MATCH (x:Record {iri: rec}) RETURN collect(DISTINCT x.source) AS s",
+        iri=PAPER,
+    )
+    assert set(row["s"]) == set(SOURCES)
+    # the Hub dataset and model: Hub relationships end there; PwC names them in sameAs
+    (row,) = query(
+        "MATCH (d:Resource {iri: $pwc}), (h:Resource {iri: $hub})<-[:TRAINED_ON]-(m:MLModel) "
+        "RETURN d.sameAs AS same, collect(m.iri) AS trained",
+        pwc=PWC_DATASET, hub=HUB_DATASET,
+    )  # fmt: skip
+    assert HUB_DATASET in row["same"] and HUB_MODEL in row["trained"]
+    (row,) = query("MATCH (m:MLModel) WHERE $hub IN m.sameAs RETURN count(m) AS c", hub=HUB_MODEL)
+    assert row["c"] == 1
     (row,) = query("MATCH (n:Resource) WHERE n.iri IN $forms RETURN count(n) AS c",
                    forms=list(PAPER_FORMS))  # fmt: skip
     assert row["c"] == 0

@@ -31,7 +31,7 @@ ENDPOINT = "http://replay.test:8080"
 ROUTES = {r.get("name", r["path"]): r for r in json.loads((SAMPLE / "routes.json").read_text())}
 
 
-def make_spider(settings: dict[str, Any] | None = None, **kwargs: Any) -> HuggingFaceSpider:
+def make_spider(settings: dict[str, Any] | None = None, /, **kwargs: Any) -> HuggingFaceSpider:
     crawler = get_crawler(HuggingFaceSpider, {"HF_ENDPOINT": ENDPOINT, **(settings or {})})
     spider = HuggingFaceSpider.from_crawler(crawler, **kwargs)
     crawler.spider = spider
@@ -72,8 +72,12 @@ def run(spider: HuggingFaceSpider, request: Request, response: Response) -> list
 
 def split(out: list[Any]) -> tuple[list[Request], list[Request], list[RawRecord]]:
     """(card requests, list page requests, records)."""
-    cards = [r for r in out if isinstance(r, Request) and r.callback.__name__ == "parse_card"]
-    pages = [r for r in out if isinstance(r, Request) and r.callback.__name__ == "parse_page"]
+
+    def named(r: Any, name: str) -> bool:
+        return isinstance(r, Request) and getattr(r.callback, "__name__", None) == name
+
+    cards = [r for r in out if named(r, "parse_card")]
+    pages = [r for r in out if named(r, "parse_page")]
     records = [r for r in out if isinstance(r, RawRecord)]
     assert len(cards) + len(pages) + len(records) == len(out)
     return cards, pages, records
@@ -151,7 +155,9 @@ def test_short_page_with_link_continues() -> None:
     short = json.dumps(json.loads(page(1)[0])[:2]).encode()
     link = f'<{ENDPOINT}/api/models?limit=500&cursor=abc>; rel="next"'
     cards, pages, _ = split(run(spider, request, respond(request, short, {"Link": link})))
-    assert len(cards) == 2 and [p.url for p in pages] == [f"{ENDPOINT}/api/models?limit=500&cursor=abc"]
+    assert len(cards) == 2 and [p.url for p in pages] == [
+        f"{ENDPOINT}/api/models?limit=500&cursor=abc"
+    ]
 
 
 def test_empty_page_without_link_ends_and_bad_json_stops_the_walk() -> None:
@@ -227,7 +233,7 @@ def test_since_stops_the_walk_at_the_first_older_model() -> None:
     assert close_reason(spider) is None  # a since stop is a normal end
 
 
-# -- records and cards ------------------------------------------------------------------------------
+# -- records and cards -----------------------------------------------------------------------------
 
 
 def test_card_callback_builds_the_record() -> None:
@@ -290,13 +296,16 @@ def test_failed_list_page_closes_with_a_reason() -> None:
     assert close_reason(spider) == "list_page_failed"
 
 
-# -- ids mode ---------------------------------------------------------------------------------------
+# -- ids mode --------------------------------------------------------------------------------------
 
 
 def test_ids_mode_requests_each_model(tmp_path: Path) -> None:
     spider = make_spider(ids="lumen-labs/lumen-7b, fjord-sentiment")
     requests = start(spider)
-    assert [r.cb_kwargs["requested_id"] for r in requests] == ["lumen-labs/lumen-7b", "fjord-sentiment"]
+    assert [r.cb_kwargs["requested_id"] for r in requests] == [
+        "lumen-labs/lumen-7b",
+        "fjord-sentiment",
+    ]
     parts = urlsplit(requests[0].url)
     assert parts.path == "/api/models/lumen-labs/lumen-7b"
     assert [v for k, v in parse_qsl(parts.query) if k == "expand"] == list(EXPAND_FIELDS)
@@ -370,7 +379,7 @@ def test_every_request_is_serializable() -> None:
         assert restored.cb_kwargs == request.cb_kwargs
 
 
-# -- arguments and job id ----------------------------------------------------------------------------
+# -- arguments and job id --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -396,23 +405,39 @@ def test_invalid_arguments_fail_clearly(kwargs: dict[str, str], message: str) ->
 def test_arguments_arrive_as_strings_and_are_typed() -> None:
     spider = make_spider(limit="12", since="2025-01-31", cards="False", _job="j1", _version="r3")
     assert spider.args.limit == 12 and spider.args.cards is False
-    assert spider.args.since is not None and spider.args.since.isoformat() == "2025-01-31T00:00:00+00:00"
+    assert (
+        spider.args.since is not None
+        and spider.args.since.isoformat() == "2025-01-31T00:00:00+00:00"
+    )
 
 
-def test_job_id_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_job_id_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("JOB_ID", raising=False)
     monkeypatch.delenv("SCRAPY_JOB", raising=False)
     assert make_spider(_job="scrapyd-1").job_id == "scrapyd-1"
     generated = make_spider().job_id
-    assert len(generated) > 16 and generated.endswith(generated[-6:])
+    assert generated != make_spider().job_id and generated[:8].isdigit()
     monkeypatch.setenv("JOB_ID", "from-env")
     assert make_spider().job_id == "from-env"
-    spider = make_spider({"JOBDIR": "/tmp/unused-jobdir"})
+    spider = make_spider({"JOBDIR": str(tmp_path / "a")})
     spider.state = {"job_id": "persisted"}  # type: ignore[attr-defined]
     assert spider.job_id == "persisted"  # a resumed job keeps its id
-    fresh = make_spider({"JOBDIR": "/tmp/unused-jobdir"})
-    fresh.state = {}  # type: ignore[attr-defined]
-    assert fresh.job_id == "from-env" and fresh.state["job_id"] == "from-env"  # type: ignore[attr-defined]
+
+
+def test_job_id_survives_a_resume_without_saved_state(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("JOB_ID", raising=False)
+    jobdir = str(tmp_path / "job")
+    first = make_spider({"JOBDIR": jobdir})
+    first.state = {}  # type: ignore[attr-defined]
+    job_id = first.job_id
+    assert first.state["job_id"] == job_id  # type: ignore[attr-defined]
+    assert (tmp_path / "job" / "job_id").read_text().strip() == job_id
+    monkeypatch.setenv("JOB_ID", "another")
+    killed = make_spider({"JOBDIR": jobdir})  # SIGKILL: spider.state was never saved
+    killed.state = {}  # type: ignore[attr-defined]
+    assert killed.job_id == job_id
 
 
 def test_limit_progress_lives_in_the_jobdir_state() -> None:

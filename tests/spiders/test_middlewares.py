@@ -59,7 +59,7 @@ def answer(
     return asyncio.run(mw.process_response(request, response))
 
 
-# -- header parsing ---------------------------------------------------------------------------------
+# -- header parsing --------------------------------------------------------------------------------
 
 
 def test_parse_ratelimit() -> None:
@@ -79,7 +79,7 @@ def test_parse_retry_after_seconds_and_http_date() -> None:
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
 
 
-# -- delays -----------------------------------------------------------------------------------------
+# -- delays ----------------------------------------------------------------------------------------
 
 
 def test_429_waits_ratelimit_reset_plus_one() -> None:
@@ -126,7 +126,7 @@ def test_bad_settings_fail_early() -> None:
         make_mw(RETRY_MAX_DELAY=-1)
 
 
-# -- the middleware hooks ---------------------------------------------------------------------------
+# -- the middleware hooks --------------------------------------------------------------------------
 
 
 def test_429_is_retried_after_the_ratelimit_wait() -> None:
@@ -202,7 +202,7 @@ def test_429_pauses_the_downloader_slot() -> None:
     assert resumed == [slot] and slot.latercall is None
 
 
-# -- bearer token -----------------------------------------------------------------------------------
+# -- bearer token ----------------------------------------------------------------------------------
 
 
 def make_auth(endpoint: str = "https://hub.test", token: str = "hf_secret") -> BearerAuthMiddleware:

@@ -66,10 +66,14 @@ def test_times_then_fall_through_for_429_then_success(tmp_path: Path) -> None:
     root = write_root(
         tmp_path,
         [
-            {"path": "/p", "status": 429, "times": 1,
-             "headers": {"Retry-After": "1", "RateLimit": "\"api\";r=0;t=1"}},
+            {
+                "path": "/p",
+                "status": 429,
+                "times": 1,
+                "headers": {"Retry-After": "1", "RateLimit": '"api";r=0;t=1'},
+            },
             {"path": "/p", "body": {"ok": True}},
-        ],  # fmt: skip
+        ],
     )
     with ReplayServer(root) as srv:
         status, headers, _ = fetch(f"{srv.url}/p")
@@ -96,11 +100,14 @@ def test_base_and_query_templates(tmp_path: Path) -> None:
     root = write_root(
         tmp_path,
         [
-            {"path": "/list", "body_file": "page.json",
-             "headers": {"Link": "<{base}/list?cursor=2>; rel=\"next\""}},
+            {
+                "path": "/list",
+                "body_file": "page.json",
+                "headers": {"Link": '<{base}/list?cursor=2>; rel="next"'},
+            },
             {"path": "/old", "status": 307, "headers": {"Location": "/new{query}"}},
             {"path": "/raw", "body": "{base}", "template": False},
-        ],  # fmt: skip
+        ],
     )
     with ReplayServer(root) as srv:
         _, headers, body = fetch(f"{srv.url}/list")

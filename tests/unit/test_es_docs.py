@@ -133,7 +133,9 @@ def test_config_validation() -> None:
     )
     assert len(cfg.hosts) == 2 and "secret" not in cfg.safe_url and "secret" not in repr(cfg)
     with pytest.raises(ConfigError, match="lowercase"):
-        EsConfig.from_settings(Settings({"ELASTICSEARCH_URL": "http://h", "ELASTICSEARCH_INDEX": "Bad*"}))
+        EsConfig.from_settings(
+            Settings({"ELASTICSEARCH_URL": "http://h", "ELASTICSEARCH_INDEX": "Bad*"})
+        )
     with pytest.raises(ConfigError, match="http"):
         EsConfig.from_settings(Settings({"ELASTICSEARCH_URL": "h:9200"}))
     with pytest.raises(ConfigError, match="both"):

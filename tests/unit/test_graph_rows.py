@@ -160,9 +160,9 @@ def test_batch_groups_by_shape_and_dedupes() -> None:
     statements = list(batch.statements())
     texts = [q for q, _ in statements]
     assert len(texts) == len(set(texts)), "one statement per shape"
-    trained = [p["rows"] for q, p in statements if ":`TRAINED_ON`" in q][0]
+    trained = next(p["rows"] for q, p in statements if ":`TRAINED_ON`" in q)
     assert {t for r in trained for t in r["ts"]} == {DATASET + "2", DATASET}
-    datasets = [p["rows"] for q, p in statements if q == node_query(("Dataset",))][0]
+    datasets = next(p["rows"] for q, p in statements if q == node_query(("Dataset",)))
     assert len({r["iri"] for r in datasets}) == len(datasets)
     for text in texts:
         assert HOSTILE not in text and "acme" not in text  # values are parameters

@@ -134,3 +134,17 @@ def test_json_schema_export() -> None:
     schema = record_json_schema()
     assert "MLModel" in schema["$defs"]
     assert "fineTunedFrom" in schema["$defs"]["MLModel"]["properties"]
+
+
+def test_fast_turtle_equals_rdflib_graph_even_for_hostile_text() -> None:
+    from rdflib.compare import isomorphic
+
+    record = _record()
+    model = record.graph[0]
+    model.description = 'quotes " and \\ backslash\nnew line\ttab \x07 bell — ünïcödé 🙂'
+    model.name = '""" triple quotes and `backticks` {braces} MATCH (n) DETACH DELETE n'
+    model.modelCategory = ["a'b", "x" * 10000]
+    base = "https://example.org/base/"
+    parsed = Graph().parse(data=record_to_turtle(record, base), format="turtle")
+    assert isomorphic(parsed, record_to_graph(record, base))
+    assert (URIRef(MODEL), SCHEMA.description, Literal(model.description)) in parsed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -35,14 +36,26 @@ class FakeSink:
         if self.down_at_open:
             raise StoreUnavailable("fake", "fake store at x://h is not reachable", "Refused")
 
-    async def write(self, records: list[Any], *, budget: float | None = None) -> WriteResult:
+    def prepare(self, record: Any) -> Any:
+        if record.primaryTopic.endswith("boom"):
+            raise ValueError("cannot represent")
+        return SimpleNamespace(record=record)
+
+    async def write_prepared(
+        self, prepared: list[Any], *, budget: float | None = None
+    ) -> WriteResult:
+        records = [p.record for p in prepared]
         self.budgets.append(budget)
         await asyncio.sleep(0)
         if self.down:
             raise StoreUnavailable("fake", "connection refused", "ServiceUnavailable")
         self.batches.append(list(records))
-        failures = [Failure(r, "bad_value", "mapping conflict") for r in records if r.id in self.refuse]
-        return WriteResult(records=len(records) - len(failures), rows=len(records), failures=failures)
+        failures = [
+            Failure(r, "bad_value", "mapping conflict") for r in records if r.id in self.refuse
+        ]
+        return WriteResult(
+            records=len(records) - len(failures), rows=len(records), failures=failures
+        )
 
     async def close(self) -> None:
         self.closed = True
