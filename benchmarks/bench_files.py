@@ -23,13 +23,13 @@ from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hf_synthetic import payload  # noqa: E402
+from hf_synthetic import payload
 
-from mlentory_crawl.items.raw import Attachment, RawRecord  # noqa: E402
-from mlentory_crawl.pipelines.json_store import JsonStorePipeline  # noqa: E402
-from mlentory_crawl.pipelines.normalize import NormalizePipeline  # noqa: E402
-from mlentory_crawl.pipelines.raw_store import RawStorePipeline  # noqa: E402
-from mlentory_crawl.pipelines.turtle_store import TurtleStorePipeline  # noqa: E402
+from mlentory_crawl.items.raw import Attachment, RawRecord
+from mlentory_crawl.pipelines.json_store import JsonStorePipeline
+from mlentory_crawl.pipelines.normalize import NormalizePipeline
+from mlentory_crawl.pipelines.raw_store import RawStorePipeline
+from mlentory_crawl.pipelines.turtle_store import TurtleStorePipeline
 
 
 def records(n: int) -> list[RawRecord]:
