@@ -11,16 +11,14 @@ method     methods entry                           ``MLModel`` (a model family) 
                                                    is a kind of model, else the method's
                                                    ``DefinedTerm``
 dataset    datasets entry                          ``Dataset`` at the PwC dataset page
-task       evaluation-tables task (no datasets,    the task ``DefinedTerm``
-           no subtasks; ``parents`` added)
-benchmark  evaluation-tables dataset of one task   ``Dataset`` (name-minted or linked page)
-           (no rows)
-result     one evaluation-table row + its task,    ``MLModel`` ``<base>model/pwc/<sha1(paper_url|
-           dataset and metric names                model_name)>`` with one ``MLModelEvaluation``
+task       evaluation-tables task (no subtasks,    the task ``DefinedTerm``; its benchmark
+           datasets without rows; ``parents``)     datasets as nodes
+model      every evaluation-table row of one       ``MLModel`` ``<base>model/pwc/<sha1(paper_url|
+           ``paper_url|model_name``                model_name)>``, one ``MLModelEvaluation``/row
 ========== ======================================= ==============================================
 
-The spider builds the task/benchmark/result envelopes from each evaluation-table tree (the
-tree elements themselves are untouched). Pure functions: no Scrapy, no I/O.
+The spider builds the task/model envelopes from the evaluation-table trees (the tree parts
+themselves are untouched; see :mod:`.pwc_evaluation`). Pure functions: no Scrapy, no I/O.
 """
 
 from __future__ import annotations
@@ -35,11 +33,7 @@ from mlentory_crawl.items.raw import RawRecord
 from mlentory_crawl.normalizers import NormalizationError
 from mlentory_crawl.normalizers.common import dict_list, parse_datetime, str_list, unique
 from mlentory_crawl.normalizers.pwc_catalog import normalize_dataset, normalize_method
-from mlentory_crawl.normalizers.pwc_evaluation import (
-    normalize_benchmark,
-    normalize_result,
-    normalize_task,
-)
+from mlentory_crawl.normalizers.pwc_evaluation import normalize_model, normalize_task
 from mlentory_crawl.normalizers.pwc_refs import (
     MAX_LIST,
     keyword_term,
@@ -167,6 +161,5 @@ KINDS: dict[str, Callable[[RecordBuilder, dict[str, Any]], FAIR4MLRecord]] = {
     "method": normalize_method,
     "dataset": normalize_dataset,
     "task": normalize_task,
-    "benchmark": normalize_benchmark,
-    "result": normalize_result,
+    "model": normalize_model,
 }

@@ -1,24 +1,25 @@
-"""PapersWithCode ``evaluation-tables``: tasks, benchmark datasets and leaderboard rows.
+"""PapersWithCode ``evaluation-tables``: tasks with their benchmark datasets, and models.
 
 The dump is a tree (task → datasets → ``sota.rows``, ``subtasks`` recursive, subdatasets
-with rows of their own). The spider walks one top-level tree at a time and emits three kinds
-of record, whose payloads are envelopes around untouched parts of the tree:
+with rows of their own). The spider walks one top-level tree at a time and emits two kinds of
+record, whose payloads are envelopes around untouched parts of the tree:
 
-* ``task``: ``{"task": <task object without datasets/subtasks>, "parents": [names]}``;
-* ``benchmark``: ``{"task": name, "parents": [...], "dataset": <dataset object whose sota
-  (and subdatasets' sota) has no rows>}``;
-* ``result``: ``{"task": name, "dataset": name, "dataset_links": [...], "subdataset": name or
-  null, "metrics": [metric names of the table], "row": <the row>}``.
+* ``task``: ``{"task": <task object without datasets/subtasks>, "parents": [names],
+  "datasets": [<its dataset objects without rows>]}``: the task term, plus its benchmark
+  datasets as referenced nodes (description, links, citations);
+* ``model``: ``{"model_name", "paper_url", "results": [{"task": name, "dataset": name,
+  "dataset_links": [...], "subdataset": name or null, "metrics": [metric names of the table],
+  "row": <the row>}, ...]}``: every leaderboard row of one ``paper_url|model_name``, gathered
+  over the whole dump, so each model node has exactly one record (its owner in the stores).
 
-A row becomes an ``MLModel`` (PwC has no model entity; IRI
+A model is an ``MLModel`` (PwC has no model entity; IRI
 ``<base>model/pwc/<sha1(paper_url|model_name)>``, fair4ml.md §12) with ``mlTask``,
 ``evaluatedOn``, ``referencePublication``, ``codeRepository`` (``code_links``) and ``sameAs``
-(``model_links``: a Hub link joins the Hub model), plus one ``MLModelEvaluation`` whose IRI
-hashes model, task, dataset, subdataset, date and metric values (so two distinct rows never
-collide and an unchanged row always gets the same IRI). Metric values become
-``PropertyValue``-s at ``<evaluation>#<metric>``: numbers as numbers, ``"91.2%"`` as 91.2 with
-``unitText "%"``, ``"85.3 ± 0.2"`` as 85.3 with the original text as description, anything
-else as the original text.
+(``model_links``: a Hub link joins the Hub model), plus one ``MLModelEvaluation`` per row whose
+IRI hashes model, task, dataset, subdataset, date and metric values (two distinct rows never
+collide; an unchanged row always gets the same IRI). Metric values become ``PropertyValue``-s
+at ``<evaluation>#<metric>``: numbers as numbers, ``"91.2%"`` as 91.2 with ``unitText "%"``,
+``"85.3 ± 0.2"`` as 85.3 with the original text as description, anything else as the text.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from mlentory_crawl.items.fair4ml import (
 from mlentory_crawl.normalizers import NormalizationError
 from mlentory_crawl.normalizers.common import (
     as_dict,
+    as_list,
     as_str,
     dict_list,
     parse_datetime,
@@ -63,12 +65,13 @@ from mlentory_crawl.normalizers.pwc_refs import (
 )
 
 MAX_METRICS = 100
+MAX_RESULTS = 5000
 _LEADING_NUMBER = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)")
 _NO_VALUE = frozenset({"-", "\u2014", "\u2013", "n/a", "na", "none", "null", "?", ""})
 
 
 def normalize_task(builder: RecordBuilder, data: dict[str, Any]) -> FAIR4MLRecord:
-    """A task of the tree → its ``DefinedTerm`` (description, synonyms)."""
+    """A task of the tree → its ``DefinedTerm``, with its benchmark datasets as nodes."""
     task = as_dict(data.get("task"))
     iri = task_term(builder, task.get("task"))
     if iri is None:
@@ -81,6 +84,11 @@ def normalize_task(builder: RecordBuilder, data: dict[str, Any]) -> FAIR4MLRecor
         url=pwc_page(link.get("url"), "task"),
     )
     builder.add(term)
+    for dataset in as_list(data.get("datasets"))[:MAX_LIST]:
+        if not isinstance(dataset, dict) or text(dataset.get("dataset"), 300) is None:
+            builder.note("field/dataset/invalid")
+            continue
+        _benchmark(builder, iri, dataset)
     return builder.build(builder.get(iri) or term)
 
 
@@ -97,29 +105,26 @@ def benchmark_dataset(builder: RecordBuilder, name: str, links: Any) -> str:
     return iri
 
 
-def normalize_benchmark(builder: RecordBuilder, data: dict[str, Any]) -> FAIR4MLRecord:
-    """A dataset of a task's leaderboards → ``Dataset`` (description, links, citations)."""
-    dataset = as_dict(data.get("dataset"))
-    name = text(dataset.get("dataset"), 300)
-    if name is None:
-        raise NormalizationError("evaluation-table dataset without a name")
-    iri = benchmark_dataset(builder, name, dataset.get("dataset_links"))
+def _benchmark(builder: RecordBuilder, task: str, dataset: dict[str, Any]) -> None:
+    """A dataset of a task's leaderboards: description, homepage, citations, task."""
+    iri = benchmark_dataset(
+        builder, str(text(dataset.get("dataset"), 300)), dataset.get("dataset_links")
+    )
     links = [safe_iri(link.get("url")) for link in dict_list(dataset.get("dataset_links"))]
     homepage = next((u for u in links if u and u != iri and "huggingface.co/" not in u), None)
     citations = [
         paper_ref(builder, title=c.get("title"), paper_url=c.get("url"))
         for c in dict_list(dataset.get("dataset_citations"))[:MAX_LIST]
     ]
-    task = task_term(builder, data.get("task"))
-    node = Dataset(
-        id=iri,
-        description=long_text(builder, dataset.get("description"), "description"),
-        url=homepage,
-        citation=unique(citations),
-        about=[task] if task else [],
+    builder.add(
+        Dataset(
+            id=iri,
+            description=long_text(builder, dataset.get("description"), "description"),
+            url=homepage,
+            citation=unique(citations),
+            about=[task],
+        )
     )
-    builder.add(node)
-    return builder.build(builder.get(iri) or node)
 
 
 def metric_value(value: Any) -> tuple[float | int | str, str | None, str | None] | None:
@@ -146,66 +151,89 @@ def metric_value(value: Any) -> tuple[float | int | str, str | None, str | None]
     return original, None, original
 
 
-def normalize_result(builder: RecordBuilder, data: dict[str, Any]) -> FAIR4MLRecord:
-    """One leaderboard row → ``MLModel`` + ``MLModelEvaluation`` + metric values."""
-    row = as_dict(data.get("row"))
-    model_name = text(row.get("model_name"), 300)
+def normalize_model(builder: RecordBuilder, data: dict[str, Any]) -> FAIR4MLRecord:
+    """All leaderboard rows of one model → ``MLModel`` + one evaluation per row."""
+    results = [r for r in as_list(data.get("results")) if isinstance(r, dict)]
+    if not results:
+        raise NormalizationError("model record without results")
+    model_name = text(data.get("model_name"), 300)
     if model_name is None:
         raise NormalizationError("evaluation-table row without model_name")
-    dataset_name = text(data.get("dataset"), 300)
-    if dataset_name is None:
-        raise NormalizationError("evaluation-table row without its dataset name")
+    paper_url = as_str(data.get("paper_url")) or ""
+    model = MLModel(id=builder.minter.model("pwc", f"{paper_url}|{model_name}"), name=model_name)
+    links = _Links()
+    for result in results[:MAX_RESULTS]:
+        if text(result.get("dataset"), 300) is None:
+            builder.note("field/evaluationDataset/missing")
+            continue
+        _result(builder, model, result, links)
+    if not model.hasEvaluation:
+        raise NormalizationError("model record without a usable result")
+    if len(results) > MAX_RESULTS:
+        builder.note("field/hasEvaluation/truncated")
+    if not model.referencePublication:
+        builder.note("field/referencePublication/missing")
+    model.codeRepository = links.code[:MAX_LIST]
+    model.sameAs = [s for s in links.same if s != model.id][:MAX_LIST]
+    return builder.build(model)
+
+
+class _Links:
+    """Code and model links gathered over a model's rows."""
+
+    def __init__(self) -> None:
+        self.code: list[str] = []
+        self.same: list[str] = []
+
+
+def _result(builder: RecordBuilder, model: MLModel, data: dict[str, Any], links: _Links) -> None:
+    row = as_dict(data.get("row"))
+    dataset_name = str(text(data.get("dataset"), 300))
     task_name = text(data.get("task"), 300)
     subdataset = text(data.get("subdataset"), 300)
-    paper_url = as_str(row.get("paper_url")) or ""
-    model_iri = builder.minter.model("pwc", f"{paper_url}|{model_name}")
     task = task_term(builder, task_name)
     dataset = benchmark_dataset(builder, dataset_name, data.get("dataset_links"))
     paper = paper_ref(builder, title=row.get("paper_title"), paper_url=row.get("paper_url"))
     metrics = _metrics(row.get("metrics"), data.get("metrics"))
     key = json.dumps(
-        [model_iri, "pwc-sota", task_name, dataset, subdataset, as_str(row.get("paper_date")),
+        [model.id, "pwc-sota", task_name, dataset, subdataset, as_str(row.get("paper_date")),
          [[k, v if isinstance(v, int | float | str) else None] for k, v in metrics]],
         ensure_ascii=False,
     )  # fmt: skip
     evaluation_iri = builder.minter.evaluation(key)
-    results = _results(builder, evaluation_iri, metrics)
     extra = row.get("uses_additional_data")
     where = f"{dataset_name} / {subdataset}" if subdataset else dataset_name
-    evaluation = MLModelEvaluation(
-        id=evaluation_iri,
-        name=f"{model_name} on {where}" + (f" ({task_name})" if task_name else ""),
-        description=(
-            f"Uses additional training data: {'yes' if extra else 'no'}"
-            if isinstance(extra, bool)
-            else None
-        ),
-        evaluatedMLModel=[model_iri],
-        evaluationDataset=[dataset],
-        evaluationMetrics=[name for name, _ in metrics],
-        evaluationResults=results,
-        about=[task] if task else [],
-        referencePublication=[paper] if paper else [],
-        datePublished=parse_datetime(row.get("paper_date")),
+    builder.add(
+        MLModelEvaluation(
+            id=evaluation_iri,
+            name=f"{model.name} on {where}" + (f" ({task_name})" if task_name else ""),
+            description=(
+                f"Uses additional training data: {'yes' if extra else 'no'}"
+                if isinstance(extra, bool)
+                else None
+            ),
+            evaluatedMLModel=[model.id],
+            evaluationDataset=[dataset],
+            evaluationMetrics=[name for name, _ in metrics],
+            evaluationResults=_results(builder, evaluation_iri, metrics),
+            about=[task] if task else [],
+            referencePublication=[paper] if paper else [],
+            datePublished=parse_datetime(row.get("paper_date")),
+        )
     )
-    builder.add(evaluation)
-    code = unique(repo_iri(link.get("url")) for link in dict_list(row.get("code_links")))
-    same = unique(
-        model_link(builder, link.get("url")) for link in dict_list(row.get("model_links"))
-    )
-    if not paper:
-        builder.note("field/referencePublication/missing")
-    model = MLModel(
-        id=model_iri,
-        name=model_name,
-        mlTask=[task] if task else [],
-        evaluatedOn=[dataset],
-        hasEvaluation=[evaluation_iri],
-        referencePublication=[paper] if paper else [],
-        codeRepository=code[:MAX_LIST],
-        sameAs=[s for s in same if s != model_iri][:MAX_LIST],
-    )
-    return builder.build(model)
+    for name, value in (
+        ("hasEvaluation", evaluation_iri), ("mlTask", task), ("evaluatedOn", dataset),
+        ("referencePublication", paper),
+    ):  # fmt: skip
+        held = getattr(model, name)
+        if value and value not in held:
+            held.append(value)
+    for link in dict_list(row.get("code_links"))[:MAX_LIST]:
+        if (code := repo_iri(link.get("url"))) and code not in links.code:
+            links.code.append(code)
+    for link in dict_list(row.get("model_links"))[:MAX_LIST]:
+        if (same := model_link(builder, link.get("url"))) and same not in links.same:
+            links.same.append(same)
 
 
 def _metrics(values: Any, names: Any) -> list[tuple[str, Any]]:

@@ -131,7 +131,7 @@ class EsConfig:
 
 # --------------------------------------------------------------------------- mappings
 
-KEYWORD: dict[str, Any] = {"type": "keyword", "ignore_above": 1024}
+KEYWORD: dict[str, Any] = {"type": "keyword", "ignore_above": 8191}  # < Lucene's 32 kB term
 TEXT_KEYWORD: dict[str, Any] = {
     "type": "text",
     "fields": {"keyword": {"type": "keyword", "ignore_above": 256}},

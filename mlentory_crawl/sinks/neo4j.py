@@ -365,9 +365,13 @@ class GraphBatch:
         for rows in self.records:
             primaries.setdefault(rows.primary_labels, []).append(rows.primary_row)
             for iri, (labels, props) in rows.nodes.items():
-                held = nodes.setdefault(iri, (set(), {}))
+                held = nodes.get(iri)
+                if held is None:
+                    nodes[iri] = (set(labels), props)
+                    continue
                 held[0].update(labels)
-                held[1].update(props)
+                if props["retrievedAt"] >= held[1]["retrievedAt"]:  # newest harvest wins
+                    nodes[iri] = (held[0], props)
             for rtype, has_relation, row in rows.edges:
                 edges.setdefault((rtype, has_relation), []).append(row)
         for shape, prows in sorted(primaries.items()):
@@ -389,13 +393,11 @@ class GraphBatch:
 
 # --------------------------------------------------------------------------- Cypher
 
+#: Only the two uniqueness constraints: every lookup goes by IRI (full-text and facets are
+#: Elasticsearch's job), and range indexes on free text would refuse values over ~8 kB.
 SCHEMA_STATEMENTS = (
     "CREATE CONSTRAINT resource_iri IF NOT EXISTS FOR (n:Resource) REQUIRE n.iri IS UNIQUE",
     "CREATE CONSTRAINT record_iri IF NOT EXISTS FOR (n:Record) REQUIRE n.iri IS UNIQUE",
-    "CREATE INDEX mlmodel_name IF NOT EXISTS FOR (n:MLModel) ON (n.name)",
-    "CREATE INDEX dataset_name IF NOT EXISTS FOR (n:Dataset) ON (n.name)",
-    "CREATE INDEX language_code IF NOT EXISTS FOR (n:Language) ON (n.code)",
-    "CREATE INDEX defined_term_code IF NOT EXISTS FOR (n:DefinedTerm) ON (n.termCode)",
 )
 
 #: Records whose stored harvest is newer than the incoming one (they are skipped).
@@ -473,14 +475,17 @@ def node_query(labels: tuple[str, ...]) -> str:
     """Upsert referenced nodes: created once, labels added, properties only enriched.
 
     A node owned by a record (``n.record`` set: it is that record's primary topic) keeps the
-    properties its own record gave it; other nodes take the non-null values of the latest
-    record that mentions them.
+    properties its own record gave it; other nodes take the non-null values of the most
+    recently harvested record that mentions them (by ``retrievedAt``, not by load order, so
+    replaying files in any order gives the same graph).
     """
     set_labels = f"\nSET n{_labels(labels)}" if labels else ""
     return (
         "UNWIND $rows AS row\nMERGE (n:Resource {iri: row.iri})"
         + set_labels
-        + "\nWITH n, row WHERE n.record IS NULL\nSET n += row.props"
+        + "\nWITH n, row WHERE n.record IS NULL"
+        + " AND NOT n.retrievedAt > datetime(row.props.retrievedAt)"
+        + "\nSET n += row.props"
         + _AS_DATES
     )
 

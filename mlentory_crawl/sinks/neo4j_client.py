@@ -33,7 +33,11 @@ from mlentory_crawl.sinks.retry import Failure, StoreUnavailable, WriteResult, r
 logger = logging.getLogger(__name__)
 
 #: Error codes caused by one record's data: the batch is split to isolate the record.
-_DATA_ERRORS = ("Neo.ClientError.Statement.", "Neo.ClientError.Schema.ConstraintValidation")
+_DATA_ERRORS = (
+    "Neo.ClientError.Statement.",
+    "Neo.ClientError.Schema.ConstraintValidation",
+    "Neo.DatabaseError.Statement.ExecutionFailed",  # e.g. an IRI too long for the index
+)
 
 WIPE = """
 MATCH (n) WHERE n:Resource OR n:Record

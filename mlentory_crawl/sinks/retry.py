@@ -202,7 +202,7 @@ class UnsentRecords:
             key = (record.provenance.source, record.provenance.jobId)
             self.by_folder[key] = self.by_folder.get(key, 0) + 1
             if len(self.sample_iris) < self.samples:
-                self.sample_iris.append(record.primaryTopic)
+                self.sample_iris.append(record.primaryTopic[:200])
         self.reasons[reason] = self.reasons.get(reason, 0) + len(records)
 
     def commands(self, data_dir: Path) -> list[str]:

@@ -53,7 +53,7 @@ DUMPS: dict[str, DumpSpec] = {
         ),
         DumpSpec("methods", "method", ("methods",), needs_papers=True),
         DumpSpec("datasets", "dataset", ("datasets",), needs_papers=True),
-        DumpSpec("evaluation-tables", "result", ("evaluation-tables",), needs_papers=True),
+        DumpSpec("evaluation-tables", "model", ("evaluation-tables",), needs_papers=True),
     )
 }
 ALIASES = {
@@ -106,7 +106,7 @@ def dump_of_file(filename: str) -> str | None:
 
 
 Record = tuple[str, str, str, Any]
-"""``(kind, source_id, url, payload)``."""
+"""``(kind, source_id, url, payload)``; kind ``row`` is staged (see :class:`RowStage`)."""
 
 
 def _text(value: Any) -> str:
@@ -114,11 +114,16 @@ def _text(value: Any) -> str:
 
 
 def records_of(dump: str, element: Any, index: int) -> Iterator[Record]:
-    """The records of one top-level dump element (``index`` names elements without an id)."""
+    """The records of one top-level dump element (``index`` names elements without an id).
+
+    An evaluation-tables tree gives ``task`` records (with their datasets, rows removed) and
+    ``row`` envelopes, which the spider stages and regroups into one ``model`` record per
+    model (:func:`model_record`).
+    """
     spec = DUMPS[dump]
     data = element if isinstance(element, dict) else {}
     fallback = f"{dump}#{index}"
-    if spec.kind == "result":
+    if spec.kind == "model":
         yield from _task_records(element, [], 0, fallback)
         return
     if spec.kind == "paper":
@@ -145,10 +150,13 @@ def _task_records(task: Any, parents: list[str], depth: int, fallback: str) -> I
     name = _text(task.get("task"))
     path = " > ".join([*parents, name or fallback])
     head = {k: v for k, v in task.items() if k not in ("datasets", "subtasks")}
-    yield "task", path, PUBLIC_HOME, {"task": head, "parents": parents}
     datasets = task.get("datasets")
-    for d_index, dataset in enumerate(datasets if isinstance(datasets, list) else []):
-        yield from _dataset_records(name, parents, path, dataset, d_index)
+    datasets = datasets if isinstance(datasets, list) else []
+    payload = {"task": head, "parents": parents, "datasets": [_without_rows(d) for d in datasets]}
+    yield "task", path, PUBLIC_HOME, payload
+    for dataset in datasets:
+        if isinstance(dataset, dict):
+            yield from _rows(name, dataset)
     subtasks = task.get("subtasks")
     if depth >= MAX_TASK_DEPTH:
         return
@@ -166,7 +174,9 @@ def _tables(dataset: dict[str, Any]) -> Iterator[tuple[str | None, dict[str, Any
             yield _text(sub.get("subdataset")) or None, table if isinstance(table, dict) else {}
 
 
-def _without_rows(dataset: dict[str, Any]) -> dict[str, Any]:
+def _without_rows(dataset: Any) -> Any:
+    if not isinstance(dataset, dict):
+        return dataset
     out = dict(dataset)
     if isinstance(out.get("sota"), dict):
         out["sota"] = {k: v for k, v in out["sota"].items() if k != "rows"}
@@ -180,29 +190,13 @@ def _without_rows(dataset: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _dataset_records(
-    task: str, parents: list[str], path: str, dataset: Any, d_index: int
-) -> Iterator[Record]:
-    if not isinstance(dataset, dict):
-        yield "benchmark", f"{path}|#{d_index}", PUBLIC_HOME, {"task": task, "dataset": dataset}
-        return
-    name = _text(dataset.get("dataset"))
-    key = f"{path}|{name or f'#{d_index}'}"
-    yield (
-        "benchmark",
-        key,
-        PUBLIC_HOME,
-        {
-            "task": task,
-            "parents": parents,
-            "dataset": _without_rows(dataset),
-        },
-    )
+def _rows(task: str, dataset: dict[str, Any]) -> Iterator[Record]:
     for sub, table in _tables(dataset):
         rows = table.get("rows")
-        for r_index, row in enumerate(rows if isinstance(rows, list) else []):
-            paper = _text(row.get("paper_url")) if isinstance(row, dict) else ""
-            payload = {
+        for row in rows if isinstance(rows, list) else []:
+            data = row if isinstance(row, dict) else {}
+            key = f"{_text(data.get('paper_url'))}|{_text(data.get('model_name'))}"
+            envelope = {
                 "task": task,
                 "dataset": dataset.get("dataset"),
                 "dataset_links": dataset.get("dataset_links"),
@@ -210,7 +204,89 @@ def _dataset_records(
                 "metrics": table.get("metrics"),
                 "row": row,
             }
-            yield "result", f"{key}|{sub or ''}|{r_index}", _public(paper), payload
+            yield "row", key, PUBLIC_HOME, envelope
+
+
+def model_record(key: str, results: list[Any]) -> Record:
+    """The ``model`` record of all staged rows of one ``paper_url|model_name`` key."""
+    first = results[0].get("row") if results and isinstance(results[0], dict) else None
+    row = first if isinstance(first, dict) else {}
+    payload = {
+        "model_name": row.get("model_name"),
+        "paper_url": row.get("paper_url"),
+        "results": results,
+    }
+    return "model", key, _public(_text(row.get("paper_url"))), payload
+
+
+class RowStage:
+    """Leaderboard rows on disk (SQLite), read back grouped by model key (blocking; threads).
+
+    A model is evaluated in many tables of many task trees; one record per model (not per
+    row) keeps one owner per model node in the stores. Rows are appended while the dump is
+    streamed and read back in key order afterwards, a bounded number at a time.
+
+    Args:
+        path: the database file; deleted by :meth:`close`.
+        max_results: rows per model record (a larger group is split, with a note in the log).
+    """
+
+    def __init__(self, path: Path, max_results: int = 5000) -> None:
+        self.path = path
+        self.max_results = max_results
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("DROP TABLE IF EXISTS row")
+        self._db.execute("CREATE TABLE row (seq INTEGER PRIMARY KEY, key TEXT, payload TEXT)")
+        self._cursor: sqlite3.Cursor | None = None
+        self._group: tuple[str, list[Any]] | None = None
+        self.rows = 0
+        self.split = 0
+
+    def add(self, rows: Iterable[tuple[str, Any]]) -> None:
+        """Append ``(key, envelope)`` rows."""
+        data = [(key, json.dumps(payload, ensure_ascii=False)) for key, payload in rows]
+        if data:
+            with self._lock:
+                self._db.executemany("INSERT INTO row (key, payload) VALUES (?, ?)", data)
+            self.rows += len(data)
+
+    def groups(self, max_rows: int = 2000) -> list[tuple[str, list[Any]]]:
+        """The next complete groups, about ``max_rows`` rows in all; ``[]`` at the end."""
+        out: list[tuple[str, list[Any]]] = []
+        taken = 0
+        with self._lock:
+            if self._cursor is None:
+                self._db.commit()
+                self._db.execute("CREATE INDEX IF NOT EXISTS row_key ON row (key, seq)")
+                self._cursor = self._db.execute("SELECT key, payload FROM row ORDER BY key, seq")
+            while taken < max_rows:
+                fetched = self._cursor.fetchmany(500)
+                if not fetched:
+                    if self._group is not None:
+                        out.append(self._group)
+                        self._group = None
+                    break
+                for key, payload in fetched:
+                    taken += 1
+                    group = self._group
+                    if group is not None and (group[0] != key or len(group[1]) >= self.max_results):
+                        self.split += group[0] == key
+                        out.append(group)
+                        group = None
+                    if group is None:
+                        group = self._group = (key, [])
+                    group[1].append(json.loads(payload))
+        return out
+
+    def close(self) -> None:
+        """Close and delete the database."""
+        with self._lock:
+            self._db.close()
+        self.path.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------- paper index
@@ -221,17 +297,23 @@ def paper_pages(kind: str, payload: Any) -> list[str]:
     data = payload if isinstance(payload, dict) else {}
     urls: list[Any] = []
     if kind in ("method", "dataset"):
-        paper = data.get("paper")
-        urls.append(paper.get("url") if isinstance(paper, dict) else None)
-    elif kind == "result":
-        row = data.get("row")
-        urls.append(row.get("paper_url") if isinstance(row, dict) else None)
-    elif kind == "benchmark":
-        dataset = data.get("dataset")
-        cites = dataset.get("dataset_citations") if isinstance(dataset, dict) else None
-        urls.extend(c.get("url") for c in cites or [] if isinstance(c, dict))
+        urls.append(_get(data.get("paper"), "url"))
+    elif kind == "model":
+        results = data.get("results")
+        urls.extend(_get(_get(r, "row"), "paper_url") for r in _list(results))
+    elif kind == "task":
+        for dataset in _list(data.get("datasets")):
+            urls.extend(_get(c, "url") for c in _list(_get(dataset, "dataset_citations")))
     pages = [pwc_page(u, "paper") for u in urls]
     return list(dict.fromkeys(p for p in pages if p))
+
+
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def index_entry(kind: str, payload: Any) -> tuple[str, dict[str, str]] | None:

@@ -93,6 +93,15 @@ def test_rate_limited_first_page_is_retried(tmp_path: Path) -> None:
     assert stats["finish_reason"] == "finished"
 
 
+def test_server_errors_back_off_then_continue(tmp_path: Path) -> None:
+    with ReplayServer(sample_root("huggingface"), scenario="503") as srv:
+        items, stats = crawl(tmp_path, srv.url, "-a", "cards=no", "-s", "RETRY_BACKOFF_BASE=0.2")
+        statuses = [r.status for r in srv.requests if r.path == "/api/models"]
+    assert statuses == [200, 503, 503, 200, 200]
+    assert len(items) == MODELS and stats["http/retry/503"] == 2
+    assert stats["http/backoff/wait_seconds"] == pytest.approx(0.6, abs=0.2)  # 0.2 + 0.4, ±25 %
+
+
 def test_ids_and_limit(tmp_path: Path) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text(
