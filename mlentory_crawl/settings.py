@@ -30,6 +30,7 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = float(os.environ.get("AUTOTHROTTLE_TARGET_CONC
 RETRY_ENABLED = True
 RETRY_TIMES = int(os.environ.get("RETRY_TIMES", "5"))
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+RETRY_MAX_DELAY = float(os.environ.get("RETRY_MAX_DELAY", "300"))  # cap of one back-off wait
 DOWNLOAD_MAXSIZE = int(os.environ.get("DOWNLOAD_MAXSIZE", str(256 * 1024 * 1024)))
 DOWNLOAD_WARNSIZE = 64 * 1024 * 1024
 DOWNLOAD_TIMEOUT = int(os.environ.get("DOWNLOAD_TIMEOUT", "60"))
@@ -77,6 +78,8 @@ NEO4J_PASSWORD = os.environ.get("NEO4J_PASSWORD", "")
 NEO4J_DATABASE = os.environ.get("NEO4J_DATABASE", "neo4j")
 NEO4J_BATCH_SIZE = int(os.environ.get("NEO4J_BATCH_SIZE", "500"))
 NEO4J_FLUSH_INTERVAL = float(os.environ.get("NEO4J_FLUSH_INTERVAL", "5"))
+NEO4J_CONNECT_TIMEOUT = float(os.environ.get("NEO4J_CONNECT_TIMEOUT", "30"))  # wait at start
+NEO4J_RETRY_SECONDS = float(os.environ.get("NEO4J_RETRY_SECONDS", "60"))  # per batch, then unsent
 ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
 ELASTICSEARCH_API_KEY = os.environ.get("ELASTICSEARCH_API_KEY", "")
 ELASTICSEARCH_USER = os.environ.get("ELASTICSEARCH_USER", "")
@@ -84,6 +87,9 @@ ELASTICSEARCH_PASSWORD = os.environ.get("ELASTICSEARCH_PASSWORD", "")
 ELASTICSEARCH_INDEX = os.environ.get("ELASTICSEARCH_INDEX", "mlentory-models")
 ELASTICSEARCH_BATCH_SIZE = int(os.environ.get("ELASTICSEARCH_BATCH_SIZE", "500"))
 ELASTICSEARCH_FLUSH_INTERVAL = float(os.environ.get("ELASTICSEARCH_FLUSH_INTERVAL", "5"))
+ELASTICSEARCH_CONNECT_TIMEOUT = float(os.environ.get("ELASTICSEARCH_CONNECT_TIMEOUT", "30"))
+ELASTICSEARCH_RETRY_SECONDS = float(os.environ.get("ELASTICSEARCH_RETRY_SECONDS", "60"))
+ELASTICSEARCH_MAX_BULK_BYTES = int(os.environ.get("ELASTICSEARCH_MAX_BULK_BYTES", "20000000"))
 
 # JavaScript rendering (only used by requests that ask for it).
 PLAYWRIGHT_BROWSER_TYPE = "chromium"

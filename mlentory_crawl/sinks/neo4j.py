@@ -484,7 +484,7 @@ def node_query(labels: tuple[str, ...]) -> str:
         "UNWIND $rows AS row\nMERGE (n:Resource {iri: row.iri})"
         + set_labels
         + "\nWITH n, row WHERE n.record IS NULL"
-        + " AND NOT n.retrievedAt > datetime(row.props.retrievedAt)"
+        + " AND coalesce(n.retrievedAt <= datetime(row.props.retrievedAt), true)"
         + "\nSET n += row.props"
         + _AS_DATES
     )

@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Self
 
@@ -53,32 +54,15 @@ from mlentory_crawl.config import ConfigError
 from mlentory_crawl.items.raw import Attachment, RawRecord
 from mlentory_crawl.normalizers.pwc_refs import PAPERS_ATTACHMENT
 from mlentory_crawl.spiders.base import BaseSourceSpider
-from mlentory_crawl.spiders.pwc_config import (
-    DumpSource,
-    PwcArgs,
-    PwcConfig,
-    Stream,
-    resolve_sources,
-)
-from mlentory_crawl.spiders.pwc_dumps import (
-    DUMPS,
-    PaperIndex,
-    index_entry,
-    paper_pages,
-    records_of,
-)
+from mlentory_crawl.spiders.pwc_config import DumpSource, PwcArgs, PwcConfig, resolve_sources
+from mlentory_crawl.spiders.pwc_dumps import DUMPS, PaperIndex
+from mlentory_crawl.spiders.pwc_stream import Prepared, Stream, prepare, staged
 from mlentory_crawl.streaming import DumpFormatError, DumpReader
 
 logger = logging.getLogger(__name__)
 
 STAT = "source/paperswithcode"
-READ_BYTES = 1 << 20
-BATCH_RECORDS = 500
 _CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
-
-
-Prepared = tuple[str, str, str, Any, dict[str, Any]]
-"""``(kind, source_id, url, payload, resolved papers)``."""
 
 
 class PapersWithCodeSpider(BaseSourceSpider):
@@ -121,7 +105,9 @@ class PapersWithCodeSpider(BaseSourceSpider):
             raise CloseSpider(self._close_reason)
 
     def closed(self, reason: str) -> None:
-        """Close the paper index."""
+        """Close the paper index and what an interrupted stream left open."""
+        for stream in self.streams.values():
+            stream.close()
         if self.index is not None:
             self.index.close()
 
@@ -160,7 +146,8 @@ class PapersWithCodeSpider(BaseSourceSpider):
         return any(f in self.sources for f in feeders)
 
     def _new_stream(self, source: DumpSource) -> Stream:
-        stream = Stream(source, DumpReader(self.config.max_element_chars))
+        stage = self.config.staging_dir / f"rows-{secrets.token_hex(6)}.sqlite3"
+        stream = Stream(source, DumpReader(self.config.max_element_chars), stage_path=stage)
         self.streams[source.dump] = stream
         self._inc("dumps/opened")
         return stream
@@ -174,24 +161,39 @@ class PapersWithCodeSpider(BaseSourceSpider):
             stream.fh = await run_in_thread(source.path.open, "rb")
         except OSError as exc:
             self._failed(stream, f"cannot open {source.path}: {exc.strerror}", "read_failed")
+            self._end(stream)
             return
-        try:
-            while not stream.ended:
+        async for record in self._pump(stream):
+            yield record
+
+    async def _pump(self, stream: Stream) -> AsyncIterator[RawRecord]:
+        """Parse what the stream can read now; at its end, the staged models; then close it.
+
+        Returns early (stream still open) when a remote dump needs its next chunk.
+        """
+        while not stream.exhausted and not stream.limited:
+            if stream.fh is not None:
                 await self._backpressure()
-                try:
-                    prepared = await run_in_thread(self._prepare, stream)
-                except DumpFormatError as exc:
-                    self._failed(stream, str(exc), "malformed_dump")
-                    break
-                except OSError as exc:
-                    self._failed(stream, f"read error: {exc}", "read_failed")
-                    break
+            try:
+                prepared = await run_in_thread(prepare, stream, self.index, self.args.limit)
+            except DumpFormatError as exc:
+                self._failed(stream, str(exc), "malformed_dump")
+            except OSError as exc:
+                self._failed(stream, f"read error: {exc}", "read_failed")
+            else:
                 for record in self._records(stream, prepared):
                     yield record
-                if stream.limited or (not prepared and stream.reader.done):
-                    self._end(stream)
-        finally:
-            await run_in_thread(stream.fh.close)
+                if not prepared and not stream.exhausted:
+                    return  # a remote dump: wait for the next chunk
+        while not stream.limited:  # leaderboard rows, one record per model
+            await self._backpressure()
+            prepared = await run_in_thread(staged, stream, self.index)
+            if not prepared:
+                break
+            for record in self._records(stream, prepared):
+                yield record
+        await run_in_thread(stream.close)
+        self._end(stream)
 
     async def _backpressure(self) -> None:
         """Wait while more than ``PWC_MAX_PENDING_ITEMS`` items are in the pipelines.
@@ -246,19 +248,12 @@ class PapersWithCodeSpider(BaseSourceSpider):
             stream.ended = True
         elif problem:
             self._failed(stream, problem, "bad_chunk")
-        while not stream.ended:
-            try:
-                prepared = await run_in_thread(self._prepare, stream)
-            except DumpFormatError as exc:
-                self._failed(stream, str(exc), "malformed_dump")
-                break
-            for record in self._records(stream, prepared):
+        if not stream.ended:
+            async for record in self._pump(stream):
                 yield record
-            if stream.limited or (not prepared and stream.reader.done):
-                self._end(stream)
-            elif not prepared:
-                yield self.chunk_request(stream, stream.next_offset)
-                return
+        if not stream.ended:
+            yield self.chunk_request(stream, stream.next_offset)
+            return
         for request in self._next_dumps():
             yield request
 
@@ -291,7 +286,7 @@ class PapersWithCodeSpider(BaseSourceSpider):
             reader.finish()
         return None
 
-    def chunk_failed(self, failure: Failure) -> Iterator[Request]:
+    async def chunk_failed(self, failure: Failure) -> AsyncIterator[Request | RawRecord]:
         """A chunk failed for good (network, 5xx after retries, size limit): the dump stops."""
         request: Request | None = getattr(failure, "request", None)
         kwargs = request.cb_kwargs if request is not None else {}
@@ -302,7 +297,10 @@ class PapersWithCodeSpider(BaseSourceSpider):
         message = failure.getErrorMessage()
         hint = " (download the dump and use -a path=...)" if "maxsize" in message.lower() else ""
         self._failed(stream, f"{message}{hint}", "chunk_failed")
-        yield from self._next_dumps()
+        async for record in self._pump(stream):  # the staged models, then the end
+            yield record
+        for request in self._next_dumps():
+            yield request
 
     def _next_dumps(self) -> Iterator[Request]:
         """Open the waiting dumps once every independent dump has ended."""
@@ -314,61 +312,11 @@ class PapersWithCodeSpider(BaseSourceSpider):
 
     # -- shared ----------------------------------------------------------------------------------
 
-    def _prepare(self, stream: Stream) -> list[Prepared]:
-        """Worker thread: parse up to a batch of records, feed/consult the paper index."""
-        spec = DUMPS[stream.dump]
-        if stream.error is not None:  # found after the previous batch was complete
-            error, stream.error = stream.error, None
-            raise error
-        out: list[tuple[str, str, str, Any]] = []
-        try:
-            while len(out) < BATCH_RECORDS:
-                elements = self._elements(stream)
-                if not elements:
-                    break
-                for element in elements:
-                    out.extend(records_of(stream.dump, element, stream.elements))
-                    stream.elements += 1
-        except (DumpFormatError, OSError) as exc:
-            if not out:
-                raise
-            stream.error = exc  # hand out the good records first
-        known: dict[str, Any] = {}
-        if self.index is not None and spec.kind in ("paper", "code"):
-            self.index.add(e for r in out if (e := index_entry(r[0], r[3])) is not None)
-        elif self.index is not None and spec.needs_papers:
-            known = self.index.lookup(p for r in out for p in paper_pages(r[0], r[3]))
-        return [
-            (
-                kind,
-                sid,
-                url,
-                payload,
-                {p: known[p] for p in paper_pages(kind, payload) if p in known},
-            )
-            for kind, sid, url, payload in out
-        ]
-
-    def _elements(self, stream: Stream) -> list[Any]:
-        reader = stream.reader
-        while True:
-            batch = reader.next_batch(50)
-            if batch or reader.done or stream.fh is None:
-                return batch
-            data = stream.fh.read(READ_BYTES)
-            if data:
-                reader.push(data)
-            else:
-                reader.finish()
-
     def _records(self, stream: Stream, prepared: list[Prepared]) -> Iterator[RawRecord]:
         limit = self.args.limit
         for kind, source_id, url, payload, known in prepared:
             if limit is not None and stream.records >= limit:
-                stream.limited = True
-                self._inc("limit_reached")
-                self._close_reason = self._close_reason or "limit"
-                logger.info("paperswithcode: limit of %d records reached in %s", limit, stream.dump)
+                self._limit(stream, limit)
                 return
             stream.records += 1
             self._inc(f"records/{stream.dump}")
@@ -385,6 +333,16 @@ class PapersWithCodeSpider(BaseSourceSpider):
                 source_id=source_id, url=url, api_url=stream.source.url, payload=payload,
                 kind=kind, attachments=attachments, retrieved_at=stream.retrieved_at,
             )  # fmt: skip
+        if limit is not None and stream.records >= limit and stream.full:
+            self._limit(stream, limit)  # reading stopped early: more records were there
+
+    def _limit(self, stream: Stream, limit: int) -> None:
+        if stream.limited:
+            return
+        stream.limited = True
+        self._inc("limit_reached")
+        self._close_reason = self._close_reason or "limit"
+        logger.info("paperswithcode: limit of %d records reached in %s", limit, stream.dump)
 
     def _end(self, stream: Stream) -> None:
         if stream.ended:
@@ -396,18 +354,21 @@ class PapersWithCodeSpider(BaseSourceSpider):
         self._inc(f"bytes/{stream.dump}", reader.bytes_in)
         logger.info(
             "paperswithcode: %s %s: %d elements, %d records, %d bytes read (%d decompressed)",
-            stream.dump, "cut by limit" if stream.limited else "done", stream.elements,
+            stream.dump,
+            "failed" if stream.failed else "cut by limit" if stream.limited else "done",
+            stream.elements,
             stream.records, reader.bytes_in, reader.bytes_out,
         )  # fmt: skip
 
     def _failed(self, stream: Stream, reason: str, code: str) -> None:
+        """Stop reading a dump (what was read is still emitted; ``_pump`` then ends it)."""
+        stream.failed = True
         self._inc(f"errors/{code}")
         self._close_reason = "dump_failed"
         logger.error(
-            "paperswithcode: dump %s stopped after %d records: %s",
-            stream.dump, stream.records, reason,
+            "paperswithcode: dump %s stopped after %d elements: %s",
+            stream.dump, stream.elements, reason,
         )  # fmt: skip
-        self._end(stream)
 
     def _missing(self, dump: str, explicit: bool) -> None:
         if explicit:

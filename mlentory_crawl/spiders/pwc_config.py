@@ -5,16 +5,14 @@
 * :class:`PwcConfig`: the ``PWC_*`` settings, read once.
 * :func:`resolve_sources`: which dump files a location (folder, file, ``file://`` or
   ``http(s)://``) holds.
-* :class:`Stream`: the in-memory reading state of one dump.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -22,13 +20,8 @@ from scrapy.settings import BaseSettings
 from w3lib.url import file_uri_to_path
 
 from mlentory_crawl.config import ConfigError, FilesConfig
-from mlentory_crawl.spiders.base import SpiderArgs, utc_now_iso
+from mlentory_crawl.spiders.base import SpiderArgs
 from mlentory_crawl.spiders.pwc_dumps import DUMPS, SUFFIXES, dump_of_file, parse_dumps
-from mlentory_crawl.streaming import DumpReader
-
-
-def _token() -> str:
-    return secrets.token_hex(4)
 
 
 class PwcArgs(SpiderArgs):
@@ -61,13 +54,15 @@ class PwcArgs(SpiderArgs):
 @dataclass(frozen=True)
 class PwcConfig:
     """Settings read once: ``PWC_DUMPS_URL``, ``PWC_CHUNK_BYTES``, ``PWC_MAX_ELEMENT_MB``,
-    ``PWC_MAX_PENDING_ITEMS``, ``PWC_PAPER_INDEX``."""
+    ``PWC_MAX_PENDING_ITEMS``, ``PWC_PAPER_INDEX``; leaderboard rows are staged in
+    ``DATA_DIR/index/paperswithcode/`` (a file per dump read, deleted when it ends)."""
 
     location: str
     chunk_bytes: int
     max_element_chars: int
     max_pending_items: int
     index_path: Path | None
+    staging_dir: Path
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> PwcConfig:
@@ -90,7 +85,8 @@ class PwcConfig:
                 raise ConfigError(f"{name} must be >= {low}, got {values[name]}")
         index = str(settings.get("PWC_PAPER_INDEX") or "").strip()
         data_dir = FilesConfig.from_settings(settings).data_dir
-        default_index = data_dir / "index" / "paperswithcode" / "papers.sqlite3"
+        state = data_dir / "index" / "paperswithcode"
+        default_index = state / "papers.sqlite3"
         return cls(
             location=str(settings.get("PWC_DUMPS_URL") or "").strip(),
             chunk_bytes=values["PWC_CHUNK_BYTES"],
@@ -99,30 +95,8 @@ class PwcConfig:
             index_path=None
             if index.lower() in ("off", "0", "false")
             else Path(index or default_index),
+            staging_dir=state,
         )
-
-
-@dataclass
-class Stream:
-    """The reading state of one dump (in memory only; see JOBDIR in the module docstring)."""
-
-    source: DumpSource
-    reader: DumpReader
-    token: str = field(default_factory=_token)
-    retrieved_at: str = field(default_factory=utc_now_iso)
-    fh: IO[bytes] | None = None
-    next_offset: int = 0
-    elements: int = 0
-    records: int = 0
-    chunks: int = 0
-    limited: bool = False
-    ended: bool = False
-    error: Exception | None = None
-
-    @property
-    def dump(self) -> str:
-        """The dump name."""
-        return self.source.dump
 
 
 # ------------------------------------------------------------------------- location

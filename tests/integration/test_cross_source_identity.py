@@ -117,7 +117,7 @@ def rdf(data_dir: Path) -> Graph:
 
 def test_both_sources_harvested(data_dir: Path) -> None:
     assert len(records(data_dir, "huggingface")) == 13
-    assert len(records(data_dir, "paperswithcode")) == 23
+    assert len(records(data_dir, "paperswithcode")) == 19
 
 
 def test_the_shared_paper_is_one_iri_in_every_file(data_dir: Path) -> None:

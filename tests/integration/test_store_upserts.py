@@ -64,6 +64,8 @@ def test_counts_are_exact_and_a_second_run_changes_nothing(
     assert labels["Language"] == 2 and labels["Evaluation"] == 25 and labels["Metric"] == 25
     assert types["TRAINED_ON"] == 50 and types["LICENSE"] == 25 and types["FINE_TUNED_FROM"] == 24
     assert es_http("GET", f"/{store_settings['ELASTICSEARCH_INDEX']}/_count")["count"] == 25
+    unnamed, _, _ = graph.execute_query("MATCH (d:Dataset|License) WHERE d.name IS NULL RETURN d")
+    assert not unnamed  # targets are enriched with the record's properties
 
     docs = es_http.docs(store_settings["ELASTICSEARCH_INDEX"])
     again = [make_record(i, retrieved="2026-01-02T00:00:00Z", job="job-2") for i in range(25)]

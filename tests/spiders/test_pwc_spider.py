@@ -239,7 +239,7 @@ def test_local_dumps_stream_in_archive_order_with_papers_resolved(tmp_path: Path
     out = asyncio.run(collect(spider.start()))
     assert all(isinstance(r, RawRecord) for r in out)
     kinds = list(dict.fromkeys(r.kind for r in out))
-    assert kinds == ["paper", "code", "method", "dataset", "task", "benchmark", "result"]
+    assert kinds == ["paper", "code", "method", "dataset", "task", "model"]
     assert {r.source for r in out} == {"paperswithcode"}
     assert len({r.job_id for r in out}) == 1
     methods = [r for r in out if r.kind == "method"]
@@ -257,7 +257,12 @@ def test_local_dumps_stream_in_archive_order_with_papers_resolved(tmp_path: Path
     assert values["source/paperswithcode/dumps/done"] == 5
     assert values["source/paperswithcode/records/papers-with-abstracts"] == 6
     assert values["source/paperswithcode/elements/evaluation-tables"] == 3
-    assert values["source/paperswithcode/records/evaluation-tables"] == 14
+    assert values["source/paperswithcode/records/evaluation-tables"] == 8  # 4 tasks, 4 models
+    models = [r for r in out if r.kind == "model"]
+    assert [r.source_id for r in models] == sorted(r.source_id for r in models)
+    otternet = next(r for r in models if r.payload["model_name"] == "OtterNet-L")
+    assert len(otternet.payload["results"]) == 3  # rows of two task trees, one record
+    assert not list((tmp_path / "index" / "paperswithcode").glob("rows-*"))  # stage deleted
     assert (tmp_path / "index" / "paperswithcode" / "papers.sqlite3").is_file()
     spider.closed("finished")
 
@@ -265,7 +270,7 @@ def test_local_dumps_stream_in_archive_order_with_papers_resolved(tmp_path: Path
 def test_limit_caps_records_per_dump_and_sets_the_close_reason(tmp_path: Path) -> None:
     spider = make_spider(tmp_path, path=str(DATA), dumps="methods,evaluations", limit="2")
     out = asyncio.run(collect(spider.start()))
-    assert [r.kind for r in out] == ["method", "method", "task", "benchmark"]
+    assert [r.kind for r in out] == ["method", "method", "task", "task"]
     assert stats(spider)["source/paperswithcode/limit_reached"] == 2
     with pytest.raises(CloseSpider) as closing:
         spider.on_idle()
@@ -335,7 +340,7 @@ def test_remote_dumps_are_read_in_range_chunks(tmp_path: Path) -> None:
     spider = make_spider(tmp_path, base_url=BASE_URL)
     files = {f"{d}.json.gz": gz(d) for d in DUMPS}
     records, requests = serve(spider, files)
-    assert len(records) == 23
+    assert len(records) == 19
     papers = [r for r in requests if r.url.endswith("/papers-with-abstracts.json.gz")]
     assert [r.headers[b"Range"] for r in papers] == [b"bytes=0-1023", b"bytes=1024-2047"]
     first = requests[0]
@@ -349,7 +354,7 @@ def test_remote_dumps_are_read_in_range_chunks(tmp_path: Path) -> None:
     order = [r.url.rsplit("/", 1)[-1] for r in requests if r.cb_kwargs["start"] == 0]
     assert set(order[:2]) == {"papers-with-abstracts.json.gz", "links-between-papers-and-code.json.gz"}
     assert set(order[2:]) == {"methods.json.gz", "datasets.json.gz", "evaluation-tables.json.gz"}
-    assert stats(spider)["source/paperswithcode/papers/resolved"] == 7
+    assert stats(spider)["source/paperswithcode/papers/resolved"] == 6
     xlmr = next(r for r in records if r.kind == "method" and r.payload["name"] == "XLM-R")
     assert "1911.02116" in (xlmr.attachments["papers"].text or "")
 
@@ -391,7 +396,7 @@ def test_failed_chunk_stops_the_dump_and_opens_the_waiting_ones(tmp_path: Path) 
     (request,) = asyncio.run(collect(spider.start()))
     failure = Failure(ConnectionRefusedError("refused"))
     failure.request = request  # type: ignore[attr-defined]
-    (follow,) = list(spider.chunk_failed(failure))
+    (follow,) = asyncio.run(collect(spider.chunk_failed(failure)))
     assert follow.url.endswith("/methods.json.gz")
     assert stats(spider)["source/paperswithcode/errors/chunk_failed"] == 1
     with pytest.raises(CloseSpider) as closing:
@@ -440,9 +445,9 @@ def test_replay_crawl_writes_valid_json_and_turtle(tmp_path: Path) -> None:
         assert server.count(path="/pwc-archive/papers-with-abstracts.json.gz") == 1
     lines = jsonl(tmp_path / "normalized" / "paperswithcode" / "e2e-pwc")
     records = [FAIR4MLRecord.model_validate(line) for line in lines]
-    assert len(records) == 23
+    assert len(records) == 19
     kinds = sorted(r.primary.type_name for r in records)
-    assert kinds.count("MLModel") == 6  # 4 leaderboard rows + 2 model-family methods
+    assert kinds.count("MLModel") == 5  # 3 leaderboard models + 2 model-family methods
     assert kinds.count("ScholarlyArticle") == 4
     assert not (tmp_path / "quarantine").exists()
     graph = turtle(tmp_path / "rdf" / "paperswithcode" / "e2e-pwc")
@@ -457,10 +462,8 @@ def test_replay_crawl_writes_valid_json_and_turtle(tmp_path: Path) -> None:
     assert all((m, RDF.type, FAIR4ML.MLModel) in graph for m in models)
     # leaderboard rows name their paper by its PwC page; the paper index made it the arXiv IRI
     assert (None, URIRef("https://w3id.org/codemeta/referencePublication"), paper) in graph
-    assert not list(graph.subjects(RDF.type, SCHEMA.ScholarlyArticle)) or all(
-        "paperswithcode.com/paper/unsupervised" not in str(s)
-        for s in graph.subjects(RDF.type, SCHEMA.ScholarlyArticle)
-    )
+    articles = {str(s) for s in graph.subjects(RDF.type, SCHEMA.ScholarlyArticle)}
+    assert not any("paperswithcode.com/paper/unsupervised" in a for a in articles)
 
 
 def comparable(folder: Path) -> list[str]:
@@ -490,7 +493,7 @@ def test_reimport_of_unchanged_dumps_changes_nothing(tmp_path: Path) -> None:
     run_crawl(tmp_path, env, job="second")
     normalized = tmp_path / "normalized" / "paperswithcode"
     first, second = comparable(normalized / "first"), comparable(normalized / "second")
-    assert len(first) == 23 and first == second  # byte-identical apart from time and job
+    assert len(first) == 19 and first == second  # byte-identical apart from time and job
     rdf = tmp_path / "rdf" / "paperswithcode"
     assert comparable_turtle(rdf / "first") == comparable_turtle(rdf / "second")
 
@@ -504,7 +507,7 @@ def test_replay_crawl_with_missing_and_truncated_dumps(tmp_path: Path) -> None:
     assert "'source/paperswithcode/errors/malformed_dump': 1" in proc.stderr
     assert "dump evaluation-tables stopped after" in proc.stderr
     lines = jsonl(tmp_path / "normalized" / "paperswithcode" / "e2e-pwc")
-    assert 7 <= len(lines) < 20  # papers, links, datasets and what preceded the cut
+    assert 10 <= len(lines) < 19  # papers, links, datasets and what preceded the cut
 
 
 class RangeHandler(BaseHTTPRequestHandler):

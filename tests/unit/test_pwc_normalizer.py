@@ -31,7 +31,7 @@ from mlentory_crawl.normalizers import NormalizationError, get_normalizer
 from mlentory_crawl.normalizers.paperswithcode import normalize
 from mlentory_crawl.normalizers.pwc_evaluation import metric_value
 from mlentory_crawl.normalizers.pwc_refs import pwc_page, repo_iri, repo_root
-from mlentory_crawl.spiders.pwc_dumps import records_of
+from mlentory_crawl.spiders.pwc_dumps import model_record, records_of
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "paperswithcode"
 BASE = "https://example.org/mlentory-crawl/"
@@ -319,51 +319,72 @@ def test_dataset_without_page_and_name_is_rejected() -> None:
 
 
 def tables() -> dict[str, RawRecord]:
-    return {raw.source_id: raw for raw in raws("evaluation-tables")}
+    """Task records and model records (rows regrouped by model key, as the spider does)."""
+    out: dict[str, RawRecord] = {}
+    groups: dict[str, list[Any]] = {}
+    for raw in raws("evaluation-tables"):
+        if raw.kind == "row":
+            groups.setdefault(raw.source_id, []).append(raw.payload)
+        else:
+            out[raw.source_id] = raw
+    for key in sorted(groups):
+        kind, source_id, url, payload = model_record(key, groups[key])
+        out[source_id] = RawRecord(
+            "paperswithcode", source_id, url, "file:///dumps/evaluation-tables.json.gz",
+            "2026-01-01T00:00:00Z", payload, kind=kind, job_id="test",
+        )  # fmt: skip
+    return out
 
 
-def test_tree_is_flattened_into_tasks_benchmarks_and_results() -> None:
+OTTERNET = f"{OTTER_PAGE}|OtterNet-L"
+
+
+def test_tree_is_flattened_into_tasks_and_rows() -> None:
     kinds = [(r.kind, r.source_id) for r in raws("evaluation-tables")]
-    assert kinds[:2] == [
+    assert kinds[:4] == [
         ("task", "Question Answering"),
-        ("benchmark", "Question Answering|OtterQA"),
+        ("row", OTTERNET),
+        ("row", "https://arxiv.org/abs/2403.01234v2|Human performance"),
+        ("row", "|Anonymous (ensemble)"),
     ]
-    assert ("result", "Question Answering|OtterQA|Hard split|0") in kinds
     assert ("task", "Question Answering > Open-Domain Question Answering") in kinds
-    assert sum(1 for k, _ in kinds if k == "result") == 7
-    benchmark = tables()["Question Answering|OtterQA"].payload["dataset"]
-    assert "rows" not in benchmark["sota"]
-    assert "rows" not in benchmark["subdatasets"][0]["sota"]
+    assert sum(1 for k, _ in kinds if k == "row") == 7
+    task = tables()["Question Answering"].payload
+    assert task["parents"] == [] and "datasets" not in task["task"]
+    assert "rows" not in task["datasets"][0]["sota"]
+    assert "rows" not in task["datasets"][0]["subdatasets"][0]["sota"]
+    assert task["datasets"][1] == "not a dataset object"
 
 
-def test_task_record() -> None:
+def test_task_record_carries_its_benchmark_datasets() -> None:
     record = run(tables()["Question Answering"])
     assert record.primary.id == PWC_QA
     assert record.primary.description == "Answer questions (test payload)."
-    sub = run(tables()["Question Answering > Open-Domain Question Answering"]).primary
-    assert sub.alternateName == ["ODQA", "Open QA"]
-    assert sub.url == "https://paperswithcode.com/task/open-domain-question-answering"
-
-
-def test_benchmark_dataset_uses_its_linked_pwc_page() -> None:
-    record = run(tables()["Question Answering|OtterQA"])
-    data = record.primary
-    assert data.id == "https://paperswithcode.com/dataset/otterqa"
+    data = node(record, "https://paperswithcode.com/dataset/otterqa")
     assert data.name == "OtterQA" and data.description == "The OtterQA leaderboard."
     assert data.sameAs == ["https://huggingface.co/datasets/otter-lab/otterqa"]
     assert data.url == "https://otter-lab.example.org/otterqa"
     assert data.citation == [OTTER]
     assert data.about == [PWC_QA]
+    assert "field/dataset/invalid" in record.provenance.notes  # "not a dataset object"
+    sub = run(tables()["Question Answering > Open-Domain Question Answering"])
+    assert sub.primary.alternateName == ["ODQA", "Open QA"]
+    assert sub.primary.url == "https://paperswithcode.com/task/open-domain-question-answering"
+    trivia = node(sub, f"{BASE}dataset/pwc/otter-trivia")  # known by name only
+    assert trivia.name == "Otter Trivia" and trivia.about == [sub.primary.id]
 
 
-def test_result_row_becomes_model_evaluation_and_metric_values() -> None:
-    record = run(tables()["Question Answering|OtterQA||0"])
+def test_model_record_gathers_every_row_of_the_model() -> None:
+    record = run(tables()[OTTERNET])
     model = record.primary
     assert isinstance(model, MLModel)
-    assert model.id == MINTER.model("pwc", f"{OTTER_PAGE}|OtterNet-L")
+    assert model.id == MINTER.model("pwc", OTTERNET)
     assert model.name == "OtterNet-L"
-    assert model.mlTask == [PWC_QA]
-    assert model.evaluatedOn == ["https://paperswithcode.com/dataset/otterqa"]
+    odqa = f"{BASE}task/pwc/open-domain-question-answering"
+    assert model.mlTask == [PWC_QA, odqa]
+    assert model.evaluatedOn == [
+        "https://paperswithcode.com/dataset/otterqa", f"{BASE}dataset/pwc/otter-trivia",
+    ]  # fmt: skip
     assert model.referencePublication == [OTTER_PAGE]
     assert model.codeRepository == ["https://github.com/otter-lab/otter-attention"]
     assert model.sameAs == [
@@ -373,19 +394,28 @@ def test_result_row_becomes_model_evaluation_and_metric_values() -> None:
     assert node(record, "https://huggingface.co/otter-lab/otternet-l").name == (
         "otter-lab/otternet-l"
     )
-    (evaluation_iri,) = model.hasEvaluation
-    evaluation = node(record, evaluation_iri)
-    assert isinstance(evaluation, MLModelEvaluation)
-    assert evaluation.evaluatedMLModel == [model.id]
-    assert evaluation.evaluationDataset == model.evaluatedOn
-    assert evaluation.evaluationMetrics == ["EM", "F1", "Params", "Speed"]
-    assert evaluation.name == "OtterNet-L on OtterQA (Question Answering)"
-    assert evaluation.description == "Uses additional training data: yes"
-    assert evaluation.about == [PWC_QA]
-    assert evaluation.extrinsicEvaluation is None
-    values = {pv.propertyID: pv for pv in record.graph if isinstance(pv, PropertyValue)}
-    assert evaluation.evaluationResults == [values[m].id for m in ("EM", "F1", "Params", "Speed")]
-    assert values["EM"].id == f"{evaluation_iri}#em"
+    evaluations = [node(record, e) for e in model.hasEvaluation]
+    assert [e.name for e in evaluations] == [
+        "OtterNet-L on OtterQA (Question Answering)",
+        "OtterNet-L on OtterQA / Hard split (Question Answering)",
+        "OtterNet-L on Otter Trivia (Open-Domain Question Answering)",
+    ]
+    first = evaluations[0]
+    assert isinstance(first, MLModelEvaluation)
+    assert first.evaluatedMLModel == [model.id]
+    assert first.evaluationDataset == ["https://paperswithcode.com/dataset/otterqa"]
+    assert evaluations[1].evaluationDataset == first.evaluationDataset
+    assert first.evaluationMetrics == ["EM", "F1", "Params", "Speed"]
+    assert first.description == "Uses additional training data: yes"
+    assert first.about == [PWC_QA] and first.extrinsicEvaluation is None
+    assert first.datePublished is not None
+    values = {
+        pv.propertyID: pv
+        for pv in record.graph
+        if isinstance(pv, PropertyValue) and pv.id.startswith(first.id + "#")
+    }
+    assert first.evaluationResults == [values[m].id for m in ("EM", "F1", "Params", "Speed")]
+    assert values["EM"].id == f"{first.id}#em"
     assert (values["EM"].value, values["EM"].unitText, values["EM"].description) == (
         79.3, "%", None,
     )  # fmt: skip
@@ -395,8 +425,8 @@ def test_result_row_becomes_model_evaluation_and_metric_values() -> None:
     assert "field/evaluationResults/not_numeric" in record.provenance.notes
 
 
-def test_result_with_arxiv_paper_url_and_odd_metric_cells() -> None:
-    record = run(tables()["Question Answering|OtterQA||1"])
+def test_model_with_arxiv_paper_url_and_odd_metric_cells() -> None:
+    record = run(tables()["https://arxiv.org/abs/2403.01234v2|Human performance"])
     assert record.primary.referencePublication == [OTTER]
     assert node(record, OTTER).name is None  # the "title" was a URL
     assert node(record, OTTER).version == "v2"
@@ -408,35 +438,26 @@ def test_result_with_arxiv_paper_url_and_odd_metric_cells() -> None:
 
 
 def test_two_rows_of_one_model_are_two_evaluations_of_one_model() -> None:
-    first = run(tables()["Question Answering|OtterQA||2"])
-    second = run(tables()["Question Answering|OtterQA||3"])
-    assert first.primary.id == second.primary.id == MINTER.model("pwc", "|Anonymous (ensemble)")
-    assert first.primary.hasEvaluation != second.primary.hasEvaluation
-    assert first.primary.referencePublication == []
-    values = {pv.propertyID: pv.value for pv in first.graph if isinstance(pv, PropertyValue)}
-    assert values == {"EM": 70.1, "F1": 1024.5}
-    values = {pv.propertyID: pv.value for pv in second.graph if isinstance(pv, PropertyValue)}
-    assert values == {"EM": 69.0}  # "-" is no value
-
-
-def test_subdataset_and_subtask_rows() -> None:
-    record = run(tables()["Question Answering|OtterQA|Hard split|0"])
-    evaluation = next(n for n in record.graph if isinstance(n, MLModelEvaluation))
-    assert evaluation.name == "OtterNet-L on OtterQA / Hard split (Question Answering)"
-    assert evaluation.evaluationDataset == ["https://paperswithcode.com/dataset/otterqa"]
-    key = "Question Answering > Open-Domain Question Answering|Otter Trivia||0"
-    record = run(tables()[key])
-    assert record.primary.evaluatedOn == [f"{BASE}dataset/pwc/otter-trivia"]
-    assert record.primary.mlTask == [f"{BASE}task/pwc/open-domain-question-answering"]
-    # the same row model as in the OtterQA table: one model node, one more evaluation
-    assert record.primary.id == MINTER.model("pwc", f"{OTTER_PAGE}|OtterNet-L")
+    record = run(tables()["|Anonymous (ensemble)"])
+    model = record.primary
+    assert model.id == MINTER.model("pwc", "|Anonymous (ensemble)")
+    assert len(model.hasEvaluation) == 2 and model.referencePublication == []
+    assert "field/referencePublication/missing" in record.provenance.notes
+    values = [
+        (pv.id.rsplit("/", 1)[-1].split("#")[0], pv.propertyID, pv.value)
+        for pv in record.graph
+        if isinstance(pv, PropertyValue)
+    ]
+    first, second = (e.rsplit("/", 1)[-1] for e in model.hasEvaluation)
+    assert values == [
+        (first, "EM", 70.1), (first, "F1", 1024.5), (second, "EM", 69.0),  # "-": no value
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("source_id", "reason"),
     [
-        ("Question Answering|OtterQA||4", "without model_name"),
-        ("Question Answering|#1", "dataset without a name"),
+        ("|", "without model_name"),
         ("evaluation-tables#1", "task without a name"),
         ("evaluation-tables#2:", "expected a JSON object|task without a name"),
     ],
@@ -446,8 +467,18 @@ def test_unusable_tree_parts_are_rejected(source_id: str, reason: str) -> None:
         normalize(tables()[source_id], MINTER)
 
 
+def test_model_record_without_results_is_rejected() -> None:
+    raw = tables()[OTTERNET]
+    raw.payload = {**raw.payload, "results": ["junk"]}
+    with pytest.raises(NormalizationError, match="without results"):
+        normalize(raw, MINTER)
+    raw.payload = {**raw.payload, "results": [{"dataset": None, "row": {}}]}
+    with pytest.raises(NormalizationError, match="without a usable result"):
+        normalize(raw, MINTER)
+
+
 def test_normalization_is_deterministic() -> None:
-    for raw in raws("evaluation-tables")[:6] + raws("papers-with-abstracts")[:4]:
+    for raw in list(tables().values()) + raws("papers-with-abstracts")[:4]:
         try:
             first = normalize(raw, MINTER).model_dump_json(by_alias=True)
         except NormalizationError:
