@@ -45,6 +45,7 @@ ALIASES: dict[str, str] = {
     "bsd-3-clause-new-or-revised": "BSD-3-Clause",
     "cc-by": "CC-BY-4.0",
     "cc0": "CC0-1.0",
+    "public": "CC0-1.0",
     "public-domain-cc0": "CC0-1.0",
     "gplv3": "GPL-3.0",
     "gplv2": "GPL-2.0",

@@ -54,6 +54,11 @@ EXTENSIONS = {
     "mlentory_crawl.extensions.CrawlSummary": 500,
 }
 
+# Crash-safe JOBDIR resumption: a request journal in JOBDIR/resume.sqlite (docs/resume.md).
+SCHEDULER = "mlentory_crawl.resume.JournalScheduler"
+RESUME_JOURNAL_ENABLED = os.environ.get("RESUME_JOURNAL_ENABLED", "1") not in ("0", "false")
+RESUME_CHECKPOINT_INTERVAL = float(os.environ.get("RESUME_CHECKPOINT_INTERVAL", "0.5"))
+
 # Files (the durable record).
 DATA_DIR = os.environ.get("DATA_DIR", "./data")
 STORE_PART_RECORDS = int(os.environ.get("STORE_PART_RECORDS", "10000"))

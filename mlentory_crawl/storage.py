@@ -7,16 +7,26 @@ when complete, with each record framed by ``# @record`` / ``# @end`` comments so
 part can be repaired to its last complete record. A process that reopens a job folder (JOBDIR
 resume) repairs what a previous kill left and continues with a new part.
 
+A writer marks its folder with a ``.writing`` file while it is open and removes it when it
+closes. A folder that still has the marker was left by a process that did not close (a kill):
+a writer opened with ``dedupe=True`` then loads the keys of the records already there (see
+:class:`KeyIndex`) and skips records it is asked to write again, which is what happens to the
+work a resumed crawl repeats (``docs/resume.md``). After a clean stop nothing is repeated, so
+no keys are loaded.
+
 Like Scrapy's own feed exports, the writes are small local appends made on the reactor thread.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +37,11 @@ _PART_RE = re.compile(r"^part-(\d{5,})\.")
 _SAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
 RECORD_START = "# @record "
 RECORD_END = "# @end"
+WRITING_MARKER = ".writing"
+"""File a :class:`PartWriter` keeps in its folder while open (left behind by a killed process)."""
+
+KeyOf = Callable[[dict[str, Any]], str | None]
+"""Returns the identity of a JSON-lines record (``None``: the record is never de-duplicated)."""
 
 
 def safe_name(text: str) -> str:
@@ -84,6 +99,39 @@ def _frame(iri: str, body: str) -> str:
     return f"{RECORD_START}{iri}\n{body.rstrip()}\n{RECORD_END}\n"
 
 
+def key_digest(key: str) -> int:
+    """The 64-bit digest a :class:`KeyIndex` stores for a record key."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+class KeyIndex:
+    """The record keys already in a job folder, as 64-bit digests (8 bytes per record).
+
+    Keys found on disk are kept in a sorted array (binary search); keys added later in a
+    set. A million records take about 8 MB; the chance that two of them share a digest is
+    about 3e-8.
+    """
+
+    def __init__(self, digests: Iterable[int] = ()) -> None:
+        self._old = array("Q", sorted(set(digests)))
+        self._new: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._old) + len(self._new)
+
+    def __contains__(self, digest: object) -> bool:
+        if not isinstance(digest, int):
+            return False
+        if digest in self._new:
+            return True
+        pos = bisect_left(self._old, digest)
+        return pos < len(self._old) and self._old[pos] == digest
+
+    def add(self, digest: int) -> None:
+        """Remember one more key."""
+        self._new.add(digest)
+
+
 @dataclass
 class PartWriter:
     """Append-only writer of rotated part files for one (source, job) folder.
@@ -92,12 +140,27 @@ class PartWriter:
         folder: the job folder (created if needed).
         ext: ``jsonl`` or ``ttl``.
         part_records: records per part before rotating.
+        dedupe: when the folder was left open by a killed process, skip records whose key
+            is already in it (JSON lines: ``key_of``; Turtle: the record IRI).
+        key_of: the key of a JSON-lines record (needed for ``dedupe`` of ``jsonl``).
+        on_duplicate: called once per skipped record (e.g. to count it).
+
+    Attributes:
+        recovered: the folder still had the ``.writing`` marker of a process that did not
+            close (a kill); its parts were repaired.
+        duplicates_skipped: records not written because the folder already had them.
     """
 
     folder: Path
     ext: str
     part_records: int = 10000
+    dedupe: bool = False
+    key_of: KeyOf | None = None
+    on_duplicate: Callable[[], None] | None = None
     records_written: int = 0
+    duplicates_skipped: int = 0
+    recovered: bool = field(default=False, init=False)
+    _keys: KeyIndex | None = field(default=None, init=False, repr=False)
     _fh: IO[str] | None = field(default=None, repr=False)
     _in_part: int = 0
     _index: int = 0
@@ -107,8 +170,19 @@ class PartWriter:
         if self.part_records < 1:
             raise ValueError("part_records must be >= 1")
         self.folder.mkdir(parents=True, exist_ok=True)
+        marker = self.folder / WRITING_MARKER
+        self.recovered = marker.exists()
         self._recover()
         self._index = _next_part_index(self.folder)
+        if self.dedupe and self.recovered and (self.ext == "ttl" or self.key_of is not None):
+            self._keys = KeyIndex(self._existing_keys())
+            logger.info(
+                "Reopened %s after an unclean stop: %s record(s) already there are not "
+                "written again",
+                self.folder,
+                len(self._keys),
+            )
+        marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
 
     def _recover(self) -> None:
         for path in sorted(self.folder.glob("part-*.jsonl")):
@@ -119,6 +193,20 @@ class PartWriter:
             kept = repair_turtle(path)
             path.rename(path.with_name(path.name.removesuffix(".partial")))
             logger.warning("Repaired %s: kept %s complete records", path, kept)
+
+    def _existing_keys(self) -> Iterator[int]:
+        if self.ext == "ttl":
+            for path in sorted(self.folder.glob("part-*.ttl")):
+                with path.open("r", encoding="utf-8", errors="replace") as fh:
+                    for line in fh:
+                        if line.startswith(RECORD_START):
+                            yield key_digest(line[len(RECORD_START) :].strip())
+            return
+        assert self.key_of is not None
+        for obj in iter_jsonl(sorted(self.folder.glob(f"part-*.{self.ext}"))):
+            key = self.key_of(obj)
+            if key:
+                yield key_digest(key)
 
     def _open(self) -> IO[str]:
         name = f"part-{self._index:05d}.{self.ext}"
@@ -138,13 +226,55 @@ class PartWriter:
             self._path.rename(self._path.with_name(self._path.name.removesuffix(".partial")))
         self._index += 1
 
-    def write_line(self, line: str) -> None:
-        """Append one JSON-lines record (``line`` must not contain a newline)."""
-        self._write(line + "\n")
+    def write_line(self, line: str, key: str | None = None) -> bool:
+        """Append one JSON-lines record (``line`` must not contain a newline).
 
-    def write_turtle(self, iri: str, body: str) -> None:
-        """Append one framed Turtle record."""
+        Args:
+            line: the record as one line of JSON.
+            key: its identity; computed with ``key_of`` when omitted and needed.
+
+        Returns:
+            ``False`` when the record was skipped because the folder already holds it.
+        """
+        digest: int | None = None
+        if self._keys is not None:
+            if key is None and self.key_of is not None:
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    obj = None
+                key = self.key_of(obj) if isinstance(obj, dict) else None
+            if key:
+                digest = key_digest(key)
+                if digest in self._keys:
+                    self._skip()
+                    return False
+        self._write(line + "\n")
+        if digest is not None and self._keys is not None:
+            self._keys.add(digest)
+        return True
+
+    def write_turtle(self, iri: str, body: str) -> bool:
+        """Append one framed Turtle record.
+
+        Returns:
+            ``False`` when the record was skipped because the folder already holds it.
+        """
+        digest: int | None = None
+        if self._keys is not None:
+            digest = key_digest(iri)
+            if digest in self._keys:
+                self._skip()
+                return False
         self._write(_frame(iri, body))
+        if digest is not None and self._keys is not None:
+            self._keys.add(digest)
+        return True
+
+    def _skip(self) -> None:
+        self.duplicates_skipped += 1
+        if self.on_duplicate is not None:
+            self.on_duplicate()
 
     def _write(self, text: str) -> None:
         fh = self._fh or self._open()
@@ -156,8 +286,9 @@ class PartWriter:
             self._finish_part()
 
     def close(self) -> None:
-        """Close the current part (renaming a Turtle part to its final name)."""
+        """Close the current part (renaming a Turtle part to its final name) and the folder."""
         self._finish_part()
+        (self.folder / WRITING_MARKER).unlink(missing_ok=True)
 
 
 def dump_json_line(obj: Any) -> str:

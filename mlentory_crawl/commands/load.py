@@ -93,6 +93,7 @@ class Loader:
         self._quarantine: dict[tuple[str, str, str], PartWriter] = {}
         self._started = time.monotonic()
         self._last_report = 0.0
+        self._reported = -1
 
     async def run(self, records: Iterator[Any]) -> None:
         """Write every record; raise :class:`StoreUnavailable` when a store gives up."""
@@ -137,9 +138,9 @@ class Loader:
     def progress(self, force: bool = False) -> None:
         """Print one progress line (at most every 2 s unless ``force``)."""
         now = time.monotonic()
-        if not force and now - self._last_report < 2:
+        if (not force and now - self._last_report < 2) or self.read == self._reported:
             return
-        self._last_report = now
+        self._last_report, self._reported = now, self.read
         rate = self.read / max(now - self._started, 1e-9)
         parts = []
         for store, total in self.totals.items():

@@ -23,9 +23,9 @@ Mapping table: ``docs/sources/bioimageio.md``. Pure function, no Scrapy, no I/O.
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import yaml
@@ -46,7 +46,6 @@ from mlentory_crawl.normalizers.bioimageio_agents import (
     scrub,
 )
 from mlentory_crawl.normalizers.bioimageio_parts import (
-    WORKSPACE,
     clean_key,
     concept_doi,
     file_iri,
@@ -56,6 +55,7 @@ from mlentory_crawl.normalizers.bioimageio_parts import (
     weights,
     zenodo_parts,
     zoo_iri,
+    zoo_key,
 )
 from mlentory_crawl.normalizers.bioimageio_tensors import usage_text
 from mlentory_crawl.normalizers.common import (
@@ -63,7 +63,9 @@ from mlentory_crawl.normalizers.common import (
     as_int,
     as_list,
     as_str,
+    as_text,
     dict_list,
+    epoch_datetime,
     parse_datetime,
     safe_iri,
     unique,
@@ -96,8 +98,8 @@ def normalize(raw: RawRecord, minter: Minter) -> FAIR4MLRecord:
     iri = zoo_iri(key)
     fmt = re.match(r"^\d{1,3}\.\d{1,3}", as_str(rdf.get("format_version")) or "")
     builder.note(f"bioimageio/format/{fmt.group() if fmt else 'unknown'}")
-    known = known_orcids(rdf)
-    props = common_props(rdf, payload, builder, iri, base, known)
+    resource = Resource(rdf, payload, builder, iri, base, known_orcids(rdf))
+    props = common_props(resource)
     props["identifier"] = identifiers + props.pop("identifier", [])
     if kind == "dataset":
         source = safe_iri(rdf.get("source"))
@@ -106,7 +108,7 @@ def normalize(raw: RawRecord, minter: Minter) -> FAIR4MLRecord:
         primary: MLModel | Dataset = Dataset(**props)
     else:
         props["mlTask"] = props.pop("tasks")
-        extra = model_props(rdf, payload, builder, iri, base, known)
+        extra = model_props(resource)
         props["contributor"] = unique([*props["contributor"], *extra.pop("contributor")])
         props.update(extra)
         primary = MLModel(**props)
@@ -186,14 +188,13 @@ def resolve_key(payload: dict[str, Any], rdf: dict[str, Any]) -> tuple[str, list
     """The zoo key (nickname) of the resource and every identifier it is known by."""
     config = as_dict(rdf.get("config"))
     zoo = as_dict(config.get("bioimageio"))
-    index_id = _text(payload.get("id"))
-    rdf_id = _text(rdf.get("id"))
+    index_id = as_text(payload.get("id"))  # ids are never numbers or lists
+    rdf_id = as_text(rdf.get("id"))
     nicknames = [as_str(payload.get("nickname")), as_str(zoo.get("nickname"))]
     concept = concept_doi(rdf, payload)
     candidates: list[str | None] = []
     if index_id and not zenodo_parts(index_id)[0]:
-        workspace, _, alias = index_id.partition("/")
-        candidates.append(alias if workspace == WORKSPACE and alias else index_id)
+        candidates.append(zoo_key(index_id))
     candidates += nicknames
     if rdf_id and not zenodo_parts(rdf_id)[0]:
         candidates.append(rdf_id)
@@ -209,18 +210,10 @@ def resolve_key(payload: dict[str, Any], rdf: dict[str, Any]) -> tuple[str, list
     return key, [text[:200] for text in unique(identifiers)]
 
 
-def _text(value: Any) -> str | None:
-    """Stripped text only when ``value`` is a string (ids are never numbers or lists)."""
-    return as_str(value) if isinstance(value, str) else None
-
-
 def when(value: Any) -> datetime | None:
     """A UTC datetime from ISO text, a YAML datetime, or epoch seconds/milliseconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        seconds = value / 1000 if value > 1e11 else value
-        if not 0 < seconds < 4.2e9:
-            return None
-        return datetime.fromtimestamp(seconds, UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return epoch_datetime(value)
     if isinstance(value, str) and " " in value.strip() and "T" not in value:
         value = value.strip().replace(" ", "T", 1)
     parsed = parse_datetime(value)
@@ -229,15 +222,31 @@ def when(value: Any) -> datetime | None:
     return parsed
 
 
-def common_props(
-    rdf: dict[str, Any],
-    payload: dict[str, Any],
-    builder: RecordBuilder,
-    iri: str,
-    base: str | None,
-    known: dict[str, str],
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Resource:
+    """One resource being normalised: its description, its index entry, and their context.
+
+    Attributes:
+        rdf: the description (``rdf.yaml``, or the index entry's fallback).
+        payload: the index entry.
+        builder: the record builder.
+        iri: the primary node's IRI.
+        base: the URL relative file references resolve against.
+        known: ORCIDs by normalised person name within the description.
+    """
+
+    rdf: dict[str, Any]
+    payload: dict[str, Any]
+    builder: RecordBuilder
+    iri: str
+    base: str | None
+    known: dict[str, str]
+
+
+def common_props(resource: Resource) -> dict[str, Any]:
     """Properties shared by models and datasets."""
+    rdf, payload, builder = resource.rdf, resource.payload, resource.builder
+    iri, base, known = resource.iri, resource.base, resource.known
     config = as_dict(rdf.get("config"))
     versions = dict_list(payload.get("versions"))
     version_times = [when(v.get("created_at")) for v in versions]
@@ -272,15 +281,10 @@ def common_props(
     }
 
 
-def model_props(
-    rdf: dict[str, Any],
-    payload: dict[str, Any],
-    builder: RecordBuilder,
-    iri: str,
-    base: str | None,
-    known: dict[str, str],
-) -> dict[str, Any]:
+def model_props(resource: Resource) -> dict[str, Any]:
     """Properties only models have: weights, lineage, training data, usage, code, docs."""
+    rdf, payload, builder = resource.rdf, resource.payload, resource.builder
+    iri, base, known = resource.iri, resource.base, resource.known
     downloads, formats, requirements, categories, contributors = weights(
         rdf.get("weights"), builder, iri, base, known
     )

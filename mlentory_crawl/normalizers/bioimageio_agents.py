@@ -17,8 +17,15 @@ from typing import Any
 from mlentory_crawl.identity import orcid_iri, paper_iri
 from mlentory_crawl.items.builder import RecordBuilder
 from mlentory_crawl.items.fair4ml import CreativeWork, Organization, Person, ScholarlyArticle
-from mlentory_crawl.licenses import resolve_license
-from mlentory_crawl.normalizers.common import as_dict, as_list, as_str, dict_list, safe_iri, unique
+from mlentory_crawl.normalizers.builders import license_node
+from mlentory_crawl.normalizers.common import (
+    as_dict,
+    as_list,
+    as_str,
+    dict_list,
+    safe_iri,
+    unique,
+)
 
 SOURCE = "bioimageio"
 MAX_AGENTS = 100
@@ -193,18 +200,4 @@ def license_iri(value: Any, builder: RecordBuilder) -> list[str]:
     if text is None:
         builder.note("field/license/missing")
         return []
-    ref = resolve_license(text[:200], source=SOURCE, base=builder.minter.base)
-    if ref is None:
-        builder.note("field/license/unknown")
-        return []
-    if ref.spdx is None:
-        builder.note("field/license/non_spdx")
-    builder.add(
-        CreativeWork(
-            id=ref.iri,
-            name=ref.name,
-            url=safe_iri(ref.url),
-            identifier=[ref.spdx] if ref.spdx else [],
-        )
-    )
-    return [ref.iri]
+    return license_node(builder, text[:200], SOURCE)

@@ -131,6 +131,12 @@ def key_from_ref(text: Any) -> str | None:
     return key
 
 
+def zoo_key(artifact_id: str) -> str:
+    """The zoo key of a Hypha artifact id: ``bioimage-io/<alias>`` → ``<alias>``, else the id."""
+    workspace, _, alias = artifact_id.partition("/")
+    return alias if workspace == WORKSPACE and alias else artifact_id
+
+
 def zoo_iri(key: str) -> str:
     """``https://bioimage.io/#/artifacts/<key>`` with each segment percent-encoded."""
     return ZOO + repo_path(key)

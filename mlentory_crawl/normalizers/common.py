@@ -14,8 +14,6 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from mlentory_crawl.identity import paper_iri
-from mlentory_crawl.items.builder import RecordBuilder
-from mlentory_crawl.items.fair4ml import Node
 
 #: The absolute-IRI rule of :mod:`mlentory_crawl.items.fair4ml` (kept in sync with it).
 IRI_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
@@ -171,6 +169,17 @@ def parse_datetime(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def epoch_datetime(value: Any) -> datetime | None:
+    """A UTC datetime from epoch seconds, or milliseconds (values above ``1e11``).
+
+    ``None`` for anything but a finite number, and for times outside 1970..2103.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    seconds = value / 1000 if value > 1e11 else value
+    return datetime.fromtimestamp(seconds, UTC) if 0 < seconds < 4.2e9 else None
+
+
 def yaml_nesting_depth(text: str) -> int:
     """An upper bound of the nesting depth of a YAML document, without parsing it.
 
@@ -296,72 +305,3 @@ def weight_format(filename: str) -> str | None:
     if _NOT_WEIGHTS.search(filename):
         return None
     return WEIGHT_FORMATS.get(suffix)
-
-
-# --- building the primary node ----------------------------------------------------------------
-
-
-class RecordDraft:
-    """Collects the primary node's properties while a normalizer walks a payload.
-
-    List properties are appended to without duplicates, referenced nodes go to the
-    :class:`RecordBuilder`, and wrongly typed input becomes a data-quality note
-    (``field/<key>/invalid``) instead of an exception. Build the node at the end with
-    ``MLModel(**draft.props)`` so that pydantic validates every value once.
-    """
-
-    def __init__(self, builder: RecordBuilder, iri: str) -> None:
-        self.builder = builder
-        self.iri = iri
-        self.props: dict[str, Any] = {"id": iri}
-
-    def add(self, prop: str, *values: Any) -> None:
-        """Append values to a list property (``None`` and duplicates skipped)."""
-        bucket = self.props.setdefault(prop, [])
-        bucket.extend(v for v in unique(values) if v not in bucket)
-
-    def node(self, node: Node) -> str | None:
-        """Add a referenced node and return its IRI; a node reusing the primary IRI is refused."""
-        if node.id == self.iri:
-            self.note("field/self-reference")
-            return None
-        self.builder.add(node)
-        return node.id
-
-    def note(self, message: str) -> None:
-        """Record a data-quality note."""
-        self.builder.note(message)
-
-    def text(self, prop: str, value: str | None, limit: int = MAX_TEXT) -> None:
-        """Set a text property, cut to ``limit`` characters (noted ``field/<prop>/truncated``)."""
-        cut, truncated = truncate(value, limit)
-        if truncated:
-            self.note(f"field/{prop}/truncated")
-        if cut:
-            self.props[prop] = cut
-
-    def typed(self, source: dict[str, Any], key: str, types: tuple[type, ...]) -> Any:
-        """``source[key]`` if one of ``types`` (bool never counts); else noted and ``None``."""
-        value = source.get(key)
-        if value is None or (isinstance(value, types) and not isinstance(value, bool)):
-            return value
-        self.note(f"field/{key}/invalid")
-        return None
-
-    def text_field(self, key: str, *sources: dict[str, Any]) -> str | None:
-        """The first non-empty string ``key`` of ``sources``; non-string values are noted."""
-        for source in sources:
-            value = source.get(key)
-            if isinstance(value, str) and value.strip():
-                return value.strip()
-            if value is not None and not isinstance(value, str):
-                self.note(f"field/{key}/invalid")
-        return None
-
-    def date(self, source: dict[str, Any], key: str) -> datetime | None:
-        """``source[key]`` as a UTC datetime; an unparseable value is noted."""
-        value = source.get(key)
-        parsed = parse_datetime(value)
-        if parsed is None and value is not None:
-            self.note(f"field/{key}/invalid")
-        return parsed

@@ -1,4 +1,4 @@
-"""Hugging Face model cards (``README.md``): YAML front matter, Markdown sections, code fences.
+"""Hugging Face model cards (``README.md``): front matter, sections, FAIR4ML text properties.
 
 Tolerant by design. A card may have no front matter, front matter that is not a mapping (a
 list, a string), YAML that does not parse, Windows line breaks, a BOM, unclosed code fences or
@@ -6,8 +6,8 @@ headings inside code; none of these raises. What could not be read is reported i
 :attr:`ModelCard.metadata_error` so the normalizer can add a data-quality note.
 
 Only the front-matter YAML is parsed, always with ``yaml.safe_load``; the Markdown body is read
-with a few line-based rules (ATX headings outside fenced code), which is all the card template
-needs. Pure functions, no I/O.
+with a few line-based rules (:mod:`.hf_markdown`, whose helpers are re-exported here), which is
+all the card template needs. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -32,39 +32,52 @@ from mlentory_crawl.normalizers.common import (
     plain,
     yaml_nesting_depth,
 )
+from mlentory_crawl.normalizers.hf_markdown import (
+    BOILERPLATE,
+    PLACEHOLDER_RE,
+    Section,
+    clean_prose,
+    code_blocks,
+    field_lines,
+    fields,
+    is_field_line,
+    is_heading,
+    normalise_newlines,
+    split_sections,
+    strip_code,
+    strip_comments,
+    title_key,
+)
+
+__all__ = [
+    "BOILERPLATE",
+    "PLACEHOLDER_RE",
+    "ModelCard",
+    "Section",
+    "card_texts",
+    "clean_prose",
+    "co2_from_card",
+    "co2_from_metadata",
+    "code_blocks",
+    "code_repository",
+    "description",
+    "field_lines",
+    "fields",
+    "first_paragraph",
+    "gather",
+    "load_front_matter",
+    "normalise_newlines",
+    "parse_card",
+    "reference_papers",
+    "split_front_matter",
+    "split_sections",
+    "strip_code",
+    "title_key",
+]
 
 MAX_CARD_CHARS = 1_000_000
 MAX_FRONT_MATTER_CHARS = 512_000
-PLACEHOLDER_RE = re.compile(r"\[?\s*more information needed\s*\]?", re.IGNORECASE)
-
 _FRONT_MATTER = re.compile(r"\A\s*---[ \t]*\n(?:(.*?)\n)??---[ \t]*(?:\n|\Z)", re.S)
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
-MAX_HEADING_CHARS = 300  # longer lines are never headings (and never reach the regex)
-_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
-_FIELD = re.compile(r"^\s*(?:[-*+]\s+)?\*\*([^*\n]{1,80}?)\*\*\s*:?\s*(.*)$")
-
-#: Sentences of the default card template that carry no information about the model.
-BOILERPLATE = (
-    "This is the model card of a 🤗 transformers model that has been pushed on the Hub. "
-    "This model card has been automatically generated.",
-    "Users (both direct and downstream) should be made aware of the risks, biases and "
-    "limitations of the model. More information needed for further recommendations.",
-    "Use the code below to get started with the model.",
-    "Carbon emissions can be estimated using the [Machine Learning Impact calculator]"
-    "(https://mlco2.github.io/impact#compute) presented in [Lacoste et al. (2019)]"
-    "(https://arxiv.org/abs/1910.09700).",
-)
-
-
-@dataclass
-class Section:
-    """One Markdown section: its heading and the text up to the next heading of any level."""
-
-    title: str
-    key: str
-    level: int
-    text: str
 
 
 @dataclass
@@ -121,11 +134,6 @@ class ModelCard:
         return "\n\n".join(p for p in parts if p.strip())
 
 
-def normalise_newlines(text: str) -> str:
-    """LF line ends, no BOM."""
-    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-
-
 MAX_YAML_DEPTH = 100
 
 
@@ -173,150 +181,20 @@ def parse_card(text: str, metadata: bool = True) -> ModelCard:
         card.metadata_raw, card.metadata_error = load_front_matter(front)
         if isinstance(card.metadata_raw, dict):
             card.metadata = card.metadata_raw
-    card.body = _COMMENT.sub("", body)
+    card.body = strip_comments(body)
     card.preamble, card.sections = split_sections(card.body)
     return card
-
-
-def _is_heading(line: str) -> bool:
-    return len(line) <= MAX_HEADING_CHARS and bool(_HEADING.match(line))
-
-
-def split_sections(body: str) -> tuple[str, list[Section]]:
-    """Split Markdown into the text before the first heading and a flat list of sections."""
-    preamble: list[str] = []
-    sections: list[tuple[str, int, list[str]]] = []
-    fence: str | None = None
-    for line in body.split("\n"):
-        marker = _FENCE.match(line)
-        if fence is None:
-            heading = None if marker or len(line) > MAX_HEADING_CHARS else _HEADING.match(line)
-            if heading:
-                sections.append((heading.group(2), len(heading.group(1)), []))
-                continue
-            if marker:
-                fence = marker.group(1)
-        elif _closes(marker, fence):
-            fence = None
-        (sections[-1][2] if sections else preamble).append(line)
-    return "\n".join(preamble).strip(), [
-        Section(
-            title=plain(title), key=title_key(title), level=level, text="\n".join(lines).strip()
-        )
-        for title, level, lines in sections
-    ]
-
-
-def title_key(title: str) -> str:
-    """A comparable heading key: plain, lower case, no ``[optional]``, numbering or emoji."""
-    key = plain(title).lower()
-    key = re.sub(r"\[optional\]|\(optional\)", "", key)
-    key = re.sub(r"^(?:\d+(?:\.\d+)*\.?|[ivx]+\.)\s+", "", key.strip())
-    key = re.sub(r"[^\w&,()'.\- ]+", " ", key)
-    return re.sub(r"\s+", " ", key).strip(" :-")
-
-
-def _closes(marker: re.Match[str] | None, fence: str) -> bool:
-    """Whether a fence-looking line closes the open ``fence`` (same char, as long, no info)."""
-    return bool(
-        marker
-        and marker.group(1)[0] == fence[0]
-        and len(marker.group(1)) >= len(fence)
-        and not marker.group(2).strip()
-    )
-
-
-def code_blocks(markdown: str) -> list[str]:
-    """The contents of fenced code blocks, in order (an unclosed fence runs to the end)."""
-    blocks: list[str] = []
-    fence: str | None = None
-    lines: list[str] = []
-    for line in markdown.split("\n"):
-        marker = _FENCE.match(line)
-        if fence is None:
-            if marker:
-                fence, lines = marker.group(1), []
-        elif _closes(marker, fence):
-            blocks.append("\n".join(lines))
-            fence = None
-        else:
-            lines.append(line)
-    if fence is not None:
-        blocks.append("\n".join(lines))
-    return [block.strip("\n") for block in blocks if block.strip()]
-
-
-def strip_code(markdown: str) -> str:
-    """Markdown without its fenced code blocks."""
-    out: list[str] = []
-    fence: str | None = None
-    for line in markdown.split("\n"):
-        marker = _FENCE.match(line)
-        if fence is None:
-            if marker:
-                fence = marker.group(1)
-            else:
-                out.append(line)
-        elif _closes(marker, fence):
-            fence = None
-    return "\n".join(out)
-
-
-def clean_prose(markdown: str | None, *, drop_fields: bool = False) -> str | None:
-    """Card prose without code, comments, placeholders and template boilerplate.
-
-    Args:
-        markdown: section Markdown.
-        drop_fields: also drop ``- **Label:** value`` lines (the template's field lists).
-
-    Returns:
-        The cleaned text, or ``None`` when nothing informative is left.
-    """
-    if not markdown:
-        return None
-    text = strip_code(_COMMENT.sub("", markdown))
-    for sentence in BOILERPLATE:
-        text = text.replace(sentence, "")
-    text = PLACEHOLDER_RE.sub("", text)
-    kept: list[str] = []
-    for line in text.split("\n"):
-        field_match = _FIELD.match(line)
-        if field_match and (drop_fields or not plain(field_match.group(2))):
-            continue
-        kept.append(line.rstrip())
-    cleaned = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
-    return cleaned if re.search(r"\w", plain(cleaned)) else None
-
-
-def field_lines(markdown: str) -> list[tuple[str, str, str]]:
-    """``- **Label:** value`` lines as ``(label, key, value)`` (placeholder values skipped)."""
-    out: list[tuple[str, str, str]] = []
-    for line in strip_code(markdown).split("\n"):
-        match = _FIELD.match(line)
-        if match:
-            value = PLACEHOLDER_RE.sub("", match.group(2)).strip()
-            if value and plain(value):
-                out.append((plain(match.group(1)).rstrip(" :"), title_key(match.group(1)), value))
-    return out
-
-
-def fields(markdown: str) -> dict[str, str]:
-    """``- **Label:** value`` lines as ``{label key: value}`` (first occurrence wins)."""
-    out: dict[str, str] = {}
-    for _, key, value in field_lines(markdown):
-        out.setdefault(key, value)
-    return out
 
 
 def first_paragraph(card: ModelCard) -> str | None:
     """The first prose paragraph of the body (skips headings, code, HTML, images, tables, lists)."""
     body = strip_code(card.body)
     for block in re.split(r"\n\s*\n", body):
-        lines = [ln for ln in block.strip().split("\n") if ln.strip() and not _is_heading(ln)]
+        lines = [ln for ln in block.strip().split("\n") if ln.strip() and not is_heading(ln)]
         if not lines:
             continue
         first = lines[0].lstrip()
-        if first.startswith(("|", "-", "*", "+", "<", "!", ">", "[!", "===")) or _FIELD.match(
+        if first.startswith(("|", "-", "*", "+", "<", "!", ">", "[!", "===")) or is_field_line(
             first
         ):
             continue

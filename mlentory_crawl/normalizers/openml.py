@@ -26,7 +26,14 @@ from mlentory_crawl.items.builder import RecordBuilder
 from mlentory_crawl.items.fair4ml import DataDownload, FAIR4MLRecord, MLModel, PropertyValue
 from mlentory_crawl.items.raw import RawRecord
 from mlentory_crawl.normalizers import NormalizationError
-from mlentory_crawl.normalizers.common import as_str, dict_list, parse_datetime, safe_iri, unique
+from mlentory_crawl.normalizers.common import (
+    as_list,
+    as_str,
+    dict_list,
+    parse_datetime,
+    safe_iri,
+    unique,
+)
 from mlentory_crawl.normalizers.openml_common import (
     MAX_NAME,
     PROGRAMMING_LANGUAGES,
@@ -110,7 +117,7 @@ def flow_model(
         sharedBy=add_user(builder, site, flow.get("uploader")),
         license=add_license(builder, flow.get("licence") or flow.get("license")),
         inLanguage=language_codes(builder, flow.get("language")),
-        keywords=add_tags(builder, [*_tags(flow.get("tag")), *_tags(flow.get("tags"))]),
+        keywords=add_tags(builder, [*as_list(flow.get("tag")), *as_list(flow.get("tags"))]),
         modelCategory=[class_name or name] if (class_name or name) else [],
         usageInstructions=text(flow.get("installation_notes")),
         softwareRequirements=_requirements(flow),
@@ -129,10 +136,6 @@ def flow_model(
     elif flow.get("component"):
         builder.note("field/isBasedOn/too_deep")
     return model
-
-
-def _tags(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def _description(flow: dict[str, Any]) -> str | None:

@@ -13,14 +13,13 @@ from typing import Any
 
 from mlentory_crawl.identity import path_segment
 from mlentory_crawl.items.builder import RecordBuilder
-from mlentory_crawl.items.fair4ml import CreativeWork, DefinedTerm, Person
-from mlentory_crawl.licenses import resolve_license
+from mlentory_crawl.items.fair4ml import DefinedTerm, Person
 from mlentory_crawl.normalizers import NormalizationError
+from mlentory_crawl.normalizers.builders import license_node
 from mlentory_crawl.normalizers.common import (
     ISO_639_1,
     as_dict,
     as_str,
-    safe_iri,
     str_list,
 )
 
@@ -178,23 +177,7 @@ def add_user(builder: RecordBuilder, site: str, user: Any, name: Any = None) -> 
 def add_license(builder: RecordBuilder, value: Any) -> list[str]:
     """The licence node (SPDX when it resolves, else a named OpenML licence); its IRI."""
     licence = text(value, 300)
-    if licence is None:
-        return []
-    ref = resolve_license(licence, source=SOURCE, base=builder.minter.base)
-    if ref is None:
-        builder.note("field/license/unknown")
-        return []
-    builder.add(
-        CreativeWork(
-            id=ref.iri,
-            name=ref.name,
-            url=safe_iri(ref.url),
-            identifier=[ref.spdx] if ref.spdx else [],
-        )
-    )
-    if ref.spdx is None:
-        builder.note("field/license/non_spdx")
-    return [ref.iri]
+    return [] if licence is None else license_node(builder, licence, SOURCE)
 
 
 def language_codes(builder: RecordBuilder, value: Any) -> list[str]:

@@ -59,13 +59,18 @@ _HF_MODEL_URL = re.compile(
     r"^https?://(?:www\.)?huggingface\.co/(?!datasets/|spaces/|papers/)", re.I
 )
 _OPENML_DATASET = re.compile(r"^https?://(?:www\.)?openml\.org/(?:d/|search\?.*\bid=)(\d+)", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PLACEHOLDER_PREFIXES = ("please enter a description", "no description")
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org")
 
 
 def text(value: Any, limit: int = MAX_NAME) -> str | None:
-    """Stripped text of a string value (numbers and containers are not text here)."""
-    out = as_text(value)
+    """Stripped text of a string value (numbers and containers are not text here).
+
+    Control characters (other than tab and line breaks) are removed: converted leaderboards
+    carry stray ``\x02``/``\x03`` markers.
+    """
+    out = as_text(_CONTROL.sub("", value) if isinstance(value, str) else value)
     if out is None:
         return None
     return truncate(out, limit)[0]
@@ -76,7 +81,7 @@ def long_text(builder: RecordBuilder, value: Any, field: str) -> str | None:
 
     PwC's own form placeholders ("Please enter a description ...") are dropped.
     """
-    raw = as_text(value)
+    raw = as_text(_CONTROL.sub("", value) if isinstance(value, str) else value)
     if raw is not None and raw.lower().startswith(_PLACEHOLDER_PREFIXES):
         builder.note(f"field/{field}/placeholder")
         return None
@@ -87,9 +92,10 @@ def long_text(builder: RecordBuilder, value: Any, field: str) -> str | None:
 
 
 def title_text(value: Any) -> str | None:
-    """A paper title; ``None`` when the "title" is really a URL (seen in evaluation tables)."""
+    """A paper title; ``None`` for a URL or a reference marker such as ``[2]`` (both seen in
+    evaluation tables)."""
     out = text(value)
-    if out is None or re.match(r"^https?://", out, re.IGNORECASE):
+    if out is None or re.match(r"^(?:https?://|\[?\d{1,4}\]?$)", out, re.IGNORECASE):
         return None
     return out
 

@@ -33,9 +33,10 @@ class ElasticsearchPipeline(StorePipeline):
         if not EsConfig.enabled(crawler.settings):
             raise NotConfigured("ELASTICSEARCH_URL is not set")
         config = EsConfig.from_settings(crawler.settings)
-        return cls(
-            crawler, EsSink(config), config.batch_size, config.flush_interval, "Elasticsearch"
-        )
+        sink = EsSink(config)
+        # Two bulks in flight: one is built and sent while the cluster indexes the other;
+        # external versions keep the newest harvest whatever order they land in.
+        return cls(crawler, sink, config.batch_size, config.flush_interval, "Elasticsearch", 2)
 
     def record_result(self, result: WriteResult) -> None:
         """Count indexed documents, then the common stats."""

@@ -29,6 +29,6 @@ class JsonStorePipeline(PartStorePipeline):
         if isinstance(item, NormalizedItem):
             record = item.record
             doc = record.to_jsonld(self.config.base_iri + "context.jsonld")
-            self.writer(record.provenance.source).write_line(dump_json_line(doc))
-            self.stats.inc_value("files/normalized/records")
+            if self.writer(record.provenance.source).write_line(dump_json_line(doc)):
+                self.stats.inc_value("files/normalized/records")
         return item

@@ -16,7 +16,8 @@ class RawStorePipeline(PartStorePipeline):
 
     async def process_item(self, item: Any) -> Any:
         """Persist raw records; pass everything through unchanged."""
-        if isinstance(item, RawRecord) and self.config.raw_enabled:
-            self.writer(item.source).write_line(dump_json_line(item.to_dict()))
+        if not isinstance(item, RawRecord) or not self.config.raw_enabled:
+            return item
+        if self.writer(item.source).write_line(dump_json_line(item.to_dict())):
             self.stats.inc_value(f"raw/records/{item.source}")
         return item

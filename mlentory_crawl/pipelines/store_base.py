@@ -73,10 +73,18 @@ class StorePipeline:
         batch_size: records per write.
         flush_interval: seconds between timed flushes of a partial buffer.
         label: the store's name in messages (``Neo4j``).
+        max_inflight: batches written at the same time (1 keeps writes in order; more lets
+            the next batch's request be built and sent while the store works on one).
     """
 
     def __init__(
-        self, crawler: Crawler, sink: Sink, batch_size: int, flush_interval: float, label: str
+        self,
+        crawler: Crawler,
+        sink: Sink,
+        batch_size: int,
+        flush_interval: float,
+        label: str,
+        max_inflight: int = 1,
     ) -> None:
         self.crawler = crawler
         self.sink = sink
@@ -87,8 +95,12 @@ class StorePipeline:
         self.quarantine = StoreQuarantine(crawler, self.files, sink.store)
         self.unsent = UnsentRecords(sink.store)
         self._buffer: list[Any] = []
-        self._lock = asyncio.Lock()
+        self.max_inflight = max_inflight
+        self._slots = asyncio.Semaphore(max_inflight)
+        self._inflight = 0
         self._timer: asyncio.Task[None] | None = None
+        self._ticking = False
+        self._closing = False
         self._open = False
         self._degraded = False
 
@@ -129,21 +141,34 @@ class StorePipeline:
     async def flush(self, full_only: bool = False) -> None:
         """Write the buffer in batches (each taken out *before* awaiting its write).
 
+        At most ``max_inflight`` writes run at once; a caller waiting for a slot gives
+        back-pressure to the item flow.
+
         Args:
             full_only: write only full batches (size-triggered flushes); the timer and
                 ``close_spider`` also write a partial one.
         """
-        async with self._lock:
-            while self._buffer and (not full_only or len(self._buffer) >= self.batch_size):
+        while self._buffer and (not full_only or len(self._buffer) >= self.batch_size):
+            async with self._slots:
+                if not self._buffer or (full_only and len(self._buffer) < self.batch_size):
+                    return
                 batch = self._buffer[: self.batch_size]
                 self._buffer = self._buffer[self.batch_size :]
-                await self._write(batch)
+                self._inflight += 1
+                try:
+                    await self._write(batch)
+                finally:
+                    self._inflight -= 1
 
     async def _tick(self) -> None:
-        while True:
+        while not self._closing:
             await asyncio.sleep(self.flush_interval)
-            if self._buffer and not self._lock.locked():
-                await self.flush()
+            if self._buffer and not self._inflight and not self._closing:
+                self._ticking = True
+                try:
+                    await self.flush()
+                finally:
+                    self._ticking = False
 
     async def _write(self, batch: list[Any]) -> None:
         # After a failed batch, try later batches once (no long backoff) until one succeeds.
@@ -206,12 +231,16 @@ class StorePipeline:
 
     async def close_spider(self) -> None:
         """Flush the rest, close the store, and report unsent records with their command."""
+        self._closing = True
         if self._timer is not None:
-            self._timer.cancel()
+            if not self._ticking:  # never cancel a timed flush mid-write: it would lose a batch
+                self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timer
         if self._open:
             await self.flush()
+            for _ in range(self.max_inflight):  # wait for writes still in flight
+                await self._slots.acquire()
             await self.finish()
             await self.sink.close()
             self._open = False

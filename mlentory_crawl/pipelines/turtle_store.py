@@ -24,6 +24,6 @@ class TurtleStorePipeline(PartStorePipeline):
         if isinstance(item, NormalizedItem):
             record = item.record
             body = record_to_turtle(record, self.config.base_iri)
-            self.writer(record.provenance.source).write_turtle(record.id, body)
-            self.stats.inc_value("files/rdf/records")
+            if self.writer(record.provenance.source).write_turtle(record.id, body):
+                self.stats.inc_value("files/rdf/records")
         return item

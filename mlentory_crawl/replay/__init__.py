@@ -2,7 +2,7 @@
 
 ``ReplayServer(root)`` serves a directory of recorded responses in the exact URL layout of
 the recorded source (``huggingface.co``, ``openml.org``, static dumps, ...); see
-:mod:`mlentory_crawl.replay.server` for the manifest format and ``python -m
+:mod:`mlentory_crawl.replay.manifest` for the manifest format and ``python -m
 mlentory_crawl.replay --help`` for the command line. Sample data ships under
 ``mlentory_crawl/replay/sample/<source>/``.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlentory_crawl.replay.server import LoggedRequest, ManifestError, ReplayServer, Route
+from mlentory_crawl.replay.manifest import ManifestError, Route
+from mlentory_crawl.replay.server import LoggedRequest, ReplayServer
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 """Where the packaged sample replay directories live (``SAMPLE_DIR / "huggingface"``)."""

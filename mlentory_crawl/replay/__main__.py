@@ -15,7 +15,8 @@ import sys
 from types import FrameType
 
 from mlentory_crawl.replay import sample_root
-from mlentory_crawl.replay.server import LoggedRequest, ManifestError, ReplayServer
+from mlentory_crawl.replay.manifest import ManifestError
+from mlentory_crawl.replay.server import LoggedRequest, ReplayServer
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,8 +5,10 @@ are generated from :data:`~mlentory_crawl.items.vocab.TERMS` and keep the FAIR4M
 names (``mlTask``, ``license``, ``inLanguage``, ``softwareRequirements``, ...): literal terms map
 by kind (text with a ``.keyword`` sub-field, date, long, double, boolean); relationship terms
 become ``{iri, name, code}`` objects with the target's name resolved from the record. A few
-views have no single FAIR4ML property: ``datasets`` (with ``role``), ``baseModels`` (with
-``relation``), ``papers`` and the nested ``evaluations`` (one entry per metric value).
+views gather several FAIR4ML properties, each of which then appears only there: ``datasets``
+(``role`` = trainedOn/testedOn/validatedOn/evaluatedOn), ``baseModels`` (``relation`` =
+fineTunedFrom/isBasedOn/finetune/adapter/quantized/merge), ``papers`` (``role`` =
+referencePublication/citation) and the nested ``evaluations`` (one entry per metric value).
 
 Only core-server features are used (standard analyzer, keyword, numeric, date, nested), so the
 index works on the bare distribution. The client is :mod:`mlentory_crawl.sinks.es_client`.
@@ -27,7 +29,7 @@ from scrapy.settings import BaseSettings
 
 from mlentory_crawl.config import ConfigError
 from mlentory_crawl.identity import sha1_hex
-from mlentory_crawl.items.fair4ml import FAIR4MLRecord, MLModel, Node
+from mlentory_crawl.items.fair4ml import DefinedTerm, FAIR4MLRecord, MLModel, Node
 from mlentory_crawl.items.vocab import TERMS
 from mlentory_crawl.sinks.neo4j import BASED_ON, LINK_PROPERTIES
 from mlentory_crawl.sinks.retry import number_setting, redact_url
@@ -155,8 +157,13 @@ LONG_TEXT = frozenset(
 )
 #: Codes and identifiers: exact values only.
 CODES = frozenset(["version", "gated", "developmentStatus", "identifier", "inLanguage"])
-#: Relationship terms left out of the generic fields (shown as nested ``evaluations``).
-_NOT_GENERIC = frozenset({"hasEvaluation"})
+#: Dataset roles folded into ``datasets``; base-model relations folded into ``baseModels``.
+DATASET_ROLES = ("trainedOn", "testedOn", "validatedOn", "evaluatedOn")
+BASE_RELATIONS = {"fineTunedFrom": "fineTunedFrom", "isBasedOn": "isBasedOn"} | BASED_ON
+PAPER_PROPERTIES = ("referencePublication", "citation")
+#: Relationship terms shown only through a view (``datasets``, ``baseModels``, ``papers``,
+#: nested ``evaluations``), never twice in a document.
+_NOT_GENERIC = frozenset({"hasEvaluation", *DATASET_ROLES, *BASE_RELATIONS, *PAPER_PROPERTIES})
 _KIND_MAPPING: dict[str, dict[str, Any]] = {
     "date": {"type": "date"},
     "int": {"type": "long"},
@@ -164,10 +171,6 @@ _KIND_MAPPING: dict[str, dict[str, Any]] = {
     "num": {"type": "double"},
     "bool": {"type": "boolean"},
 }
-#: Dataset roles folded into ``datasets``; base-model relations folded into ``baseModels``.
-DATASET_ROLES = ("trainedOn", "testedOn", "validatedOn", "evaluatedOn")
-BASE_RELATIONS = {"fineTunedFrom": "fineTunedFrom", "isBasedOn": "isBasedOn"} | BASED_ON
-PAPER_PROPERTIES = ("referencePublication", "citation")
 
 
 def _field_mapping(name: str) -> dict[str, Any]:
@@ -184,6 +187,17 @@ def model_fields() -> list[str]:
     return [n for n in MLModel.model_fields if n not in ("id", "type") and n not in _NOT_GENERIC]
 
 
+_FIELD_PLAN: list[tuple[str, bool]] = []  # (name, is a relationship), computed once
+
+
+def _field_plan() -> list[tuple[str, bool]]:
+    if not _FIELD_PLAN:
+        _FIELD_PLAN.extend(
+            (n, TERMS[n][1] == "id" and n not in LINK_PROPERTIES) for n in model_fields()
+        )
+    return _FIELD_PLAN
+
+
 def mappings() -> dict[str, Any]:
     """The explicit mappings of a model document (``dynamic: false``)."""
     props: dict[str, Any] = {
@@ -198,7 +212,7 @@ def mappings() -> dict[str, Any]:
     props |= {name: _field_mapping(name) for name in model_fields()}
     props["datasets"] = {"properties": {**REF["properties"], "role": KEYWORD}}
     props["baseModels"] = {"properties": {**REF["properties"], "relation": KEYWORD}}
-    props["papers"] = REF
+    props["papers"] = {"properties": {**REF["properties"], "role": KEYWORD}}
     props["evaluations"] = {
         "type": "nested",
         "properties": {
@@ -254,9 +268,8 @@ class EsDocument:
 def _code(node: Node | None, iri: str) -> str | None:
     if node is None:
         return None
-    term = getattr(node, "termCode", None)
-    if term:
-        return str(term)
+    if isinstance(node, DefinedTerm) and node.termCode:
+        return node.termCode
     if iri.startswith(("https://spdx.org/licenses/", "http://spdx.org/licenses/")):
         return unquote(iri.rsplit("/", 1)[1])
     return node.identifier[0] if node.identifier else None
@@ -274,9 +287,15 @@ def build_document(record: FAIR4MLRecord) -> EsDocument | None:
     nodes = {node.id: node for node in record.graph}
 
     def ref(iri: str, **extra: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"iri": iri}
         node = nodes.get(iri)
-        out = {"iri": iri, "name": node.name if node else None, "code": _code(node, iri)}
-        return {k: v for k, v in (out | extra).items() if v is not None}
+        if node is not None:
+            if node.name is not None:
+                out["name"] = node.name
+            code = _code(node, iri)
+            if code is not None:
+                out["code"] = code
+        return out | extra if extra else out
 
     prov = record.provenance
     doc: dict[str, Any] = {
@@ -288,11 +307,11 @@ def build_document(record: FAIR4MLRecord) -> EsDocument | None:
         "jobId": prov.jobId,
         "retrievedAt": prov.retrievedAt.isoformat(),
     }
-    for name in model_fields():
+    for name, is_ref in _field_plan():
         value = getattr(primary, name)
         if value is None or value == []:
             continue
-        if TERMS[name][1] == "id" and name not in LINK_PROPERTIES:
+        if is_ref:
             doc[name] = [ref(v) for v in ([value] if isinstance(value, str) else value)]
         else:
             doc[name] = [_value(v) for v in value] if isinstance(value, list) else _value(value)
@@ -300,8 +319,7 @@ def build_document(record: FAIR4MLRecord) -> EsDocument | None:
     doc["baseModels"] = [
         ref(i, relation=rel) for p, rel in BASE_RELATIONS.items() for i in getattr(primary, p)
     ]
-    papers = dict.fromkeys(i for p in PAPER_PROPERTIES for i in getattr(primary, p))
-    doc["papers"] = [ref(i) for i in papers]
+    doc["papers"] = [ref(i, role=p) for p in PAPER_PROPERTIES for i in getattr(primary, p)]
     doc["evaluations"] = _evaluations(primary, nodes, ref)
     version = int(prov.retrievedAt.timestamp() * 1000)
     return EsDocument(doc_id(primary.id), version, doc)

@@ -20,29 +20,28 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
 from mlentory_crawl import __version__
 from mlentory_crawl.items.fair4ml import FAIR4MLRecord
-from mlentory_crawl.sinks.neo4j import (
-    FIND_STALE,
-    SCHEMA_STATEMENTS,
-    GraphBatch,
-    Neo4jConfig,
-    RecordRows,
-    record_rows,
-)
+from mlentory_crawl.sinks.graph_rows import GraphBatch, RecordRows, record_rows
+from mlentory_crawl.sinks.neo4j import FIND_STALE, SCHEMA_STATEMENTS, Neo4jConfig
 from mlentory_crawl.sinks.retry import Failure, StoreUnavailable, WriteResult, retry_async
 
 logger = logging.getLogger(__name__)
 
-#: Error codes caused by one record's data: the batch is split to isolate the record.
+#: Error codes caused by one record's data: the batch is split to isolate the record. Other
+#: errors (a syntax error is a bug) fail the batch as unsent, never quarantine good records.
 _DATA_ERRORS = (
-    "Neo.ClientError.Statement.",
+    "Neo.ClientError.Statement.TypeError",
+    "Neo.ClientError.Statement.ArgumentError",
+    "Neo.ClientError.Statement.ArithmeticError",
     "Neo.ClientError.Schema.ConstraintValidation",
     "Neo.DatabaseError.Statement.ExecutionFailed",  # e.g. an IRI too long for the index
 )
 
-WIPE = """
-MATCH (n) WHERE n:Resource OR n:Record
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
-"""
+#: Relationships first, in small transactions (a dense licence node would not fit one).
+WIPE = (
+    "MATCH (n)-[r]-() WHERE n:Resource OR n:Record "
+    "CALL (r) { DELETE r } IN TRANSACTIONS OF 5000 ROWS",
+    "MATCH (n) WHERE n:Resource OR n:Record CALL (n) { DELETE n } IN TRANSACTIONS OF 5000 ROWS",
+)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -197,8 +196,9 @@ class Neo4jSink:
     async def wipe(self) -> None:
         """Delete every node this project wrote (``:Resource`` and ``:Record``)."""
         async with self.driver.session(database=self.config.database) as session:
-            result = await session.run(WIPE)
-            await result.consume()
+            for query in WIPE:
+                result = await session.run(query)
+                await result.consume()
 
     async def counts(self) -> dict[str, Any]:
         """Node and relationship totals (for progress output and tests)."""
@@ -211,15 +211,26 @@ class Neo4jSink:
 
 
 async def _upsert_tx(tx: AsyncManagedTransaction, rows: list[RecordRows]) -> tuple[int, int, int]:
-    """The transaction function: skip stale records, then run every statement of the batch."""
+    """The transaction function: skip stale records, then run every statement of the batch.
+
+    A record present twice in the batch (two harvests) keeps its newest version; the older
+    one counts as stale, like a record older than the stored one.
+    """
+    newest: dict[str, RecordRows] = {}
+    for r in rows:
+        held = newest.get(r.iri)
+        if held is None or r.retrieved_at >= held.retrieved_at:  # ISO UTC text sorts by time
+            newest[r.iri] = r
     result = await tx.run(
-        FIND_STALE, records=[{"iri": r.iri, "retrievedAt": r.retrieved_at} for r in rows]
+        FIND_STALE,
+        records=[{"iri": r.iri, "retrievedAt": r.retrieved_at} for r in newest.values()],
     )
     stale = {row["iri"] for row in await result.data()}
-    batch = GraphBatch([r for r in rows if r.iri not in stale])
+    batch = GraphBatch([r for r in newest.values() if r.iri not in stale])
+    skipped = len(rows) - len(batch.records)
     if not batch.records:
-        return len(stale), 0, 0
+        return skipped, 0, 0
     for query, params in batch.statements():
         summary = await tx.run(query, params)
         await summary.consume()
-    return len(stale), len(batch.records), batch.row_count()
+    return skipped, len(batch.records), batch.row_count()

@@ -1,29 +1,60 @@
-"""A small base for source spiders: validated arguments, a job id, and RawRecord building.
+"""The base of the source spiders: validated arguments, a job id, state, stats, RawRecords.
 
-Spider arguments arrive as strings (``scrapy crawl x -a limit=10`` or Scrapyd's
-``schedule.json``); each spider declares a Pydantic model (a subclass of :class:`SpiderArgs`)
-and gets the validated, typed values in ``self.args``. A bad value fails at spider
-construction with one readable message (:class:`SpiderArgumentError`), before any request.
+Argument models and parsers live in :mod:`.args`, endpoint settings and ``Link`` headers in
+:mod:`.endpoints`; both are re-exported here, so ``mlentory_crawl.spiders.base`` stays the one
+import for spider code.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import os
-import re
 import secrets
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from scrapy import Spider
+from pydantic import ValidationError
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
+from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.misc import load_object
+from twisted.python.failure import Failure
 
 from mlentory_crawl.items.raw import Attachment, RawRecord
+from mlentory_crawl.spiders.args import (
+    SpiderArgs,
+    SpiderArgumentError,
+    format_validation_error,
+    parse_datetime_arg,
+    parse_id_list,
+    strip_comment,
+)
+from mlentory_crawl.spiders.endpoints import EndpointConfig, on_endpoint, parse_link_header
+
+__all__ = [
+    "BaseSourceSpider",
+    "EndpointConfig",
+    "SpiderArgs",
+    "SpiderArgumentError",
+    "failed_url",
+    "failure_status",
+    "format_validation_error",
+    "header_text",
+    "merge_component_setting",
+    "new_job_id",
+    "on_endpoint",
+    "parse_datetime_arg",
+    "parse_id_list",
+    "parse_link_header",
+    "strip_comment",
+    "utc_now_iso",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -42,56 +73,6 @@ def _read_small(path: Path) -> str:
         return ""
 
 
-class SpiderArgumentError(ValueError):
-    """A spider argument has a value the spider cannot use (raised at spider construction)."""
-
-
-class SpiderArgs(BaseModel):
-    """Base of every spider's argument model.
-
-    Unknown arguments are rejected (a typo such as ``-a limt=5`` must not silently crawl
-    everything). Scrapyd adds ``_job`` (its job id) and sometimes ``_version`` to the
-    arguments; both are accepted here.
-
-    Attributes:
-        job: the Scrapyd job id (``-a _job=...``), used as the crawl job id.
-        egg_version: the Scrapyd project version (``-a _version=...``), informational.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid",
-        str_strip_whitespace=True,
-        populate_by_name=True,
-        frozen=True,
-    )
-
-    job: str | None = Field(default=None, alias="_job", min_length=1, max_length=200)
-    egg_version: str | None = Field(default=None, alias="_version", max_length=200)
-
-
-def format_validation_error(spider_name: str, exc: ValidationError) -> str:
-    """Turn a Pydantic error into one line per bad argument, naming the argument.
-
-    Args:
-        spider_name: used as the message prefix.
-        exc: the validation error of the argument model.
-
-    Returns:
-        A message such as ``huggingface: invalid argument 'limit': ... (got '0')``.
-    """
-    lines = []
-    for err in exc.errors(include_url=False):
-        name = ".".join(str(part) for part in err.get("loc", ())) or "<arguments>"
-        got = err.get("input")
-        if err.get("type") == "extra_forbidden":
-            lines.append(f"unknown argument {name!r}")
-        elif isinstance(got, dict):
-            lines.append(f"invalid arguments: {err.get('msg')}")
-        else:
-            lines.append(f"invalid argument {name!r}: {err.get('msg')} (got {got!r})")
-    return f"{spider_name}: " + "; ".join(lines)
-
-
 def utc_now_iso() -> str:
     """The current UTC time as ISO-8601 with a ``Z`` suffix (millisecond precision)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -100,34 +81,6 @@ def utc_now_iso() -> str:
 def new_job_id() -> str:
     """A fresh job id: UTC timestamp plus a short random suffix (``20260101T120000Z-3f9a1c``)."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def parse_datetime_arg(value: Any) -> datetime | None:
-    """Parse an ISO date or datetime argument into an aware UTC datetime.
-
-    ``2025-01-31`` means midnight UTC; a naive datetime is taken as UTC; a ``Z`` suffix is
-    accepted.
-
-    Raises:
-        ValueError: the value is not an ISO-8601 date or datetime.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, date):
-        parsed = datetime(value.year, value.month, value.day)
-    else:
-        text = str(value).strip()
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError as exc:
-            raise ValueError(
-                "expected an ISO-8601 date or datetime, e.g. 2025-01-31 or 2025-01-31T12:00:00Z"
-            ) from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def merge_component_setting(
@@ -155,100 +108,21 @@ def merge_component_setting(
     settings.set(name, {**current, component: order}, priority=priority)
 
 
-def parse_id_list(value: Any, valid: Callable[[str], bool], what: str) -> tuple[str, ...] | None:
-    """Parse an ids argument: ``a,b,c``, ``@file`` or an existing file path (one id per line).
-
-    Blank lines and ``#`` comments are skipped, duplicates dropped (order kept).
-
-    Args:
-        value: the argument (a string, or already a list/tuple).
-        valid: tells whether one id is acceptable.
-        what: the id kind, for error messages.
-
-    Raises:
-        ValueError: unreadable file, no id at all, or an invalid id.
-    """
-    if value is None:
-        return None
-    if isinstance(value, list | tuple):
-        items = [str(v) for v in value]
-    else:
-        text = str(value).strip()
-        path = Path(text[1:]).expanduser() if text.startswith("@") else Path(text)
-        if text.startswith("@") or ("," not in text and path.is_file()):
-            try:
-                items = path.read_text(encoding="utf-8").splitlines()
-            except OSError as exc:
-                raise ValueError(f"cannot read ids file {str(path)!r}: {exc.strerror}") from None
-        else:
-            items = text.split(",")
-    ids: dict[str, None] = {}
-    for raw in items:
-        item = raw.split("#", 1)[0].strip()
-        if not item:
-            continue
-        if not valid(item):
-            raise ValueError(f"not a {what}: {item!r}")
-        ids[item] = None
-    if not ids:
-        raise ValueError("no id given")
-    return tuple(ids)
+def header_text(response: Response, name: str) -> str | None:
+    """The first value of a response header as text (``None`` when absent or empty)."""
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
-_QUOTED = r'"(?:[^"\\]|\\.)*"'
-_LINK_VALUE = re.compile(
-    r"\s*<(?P<url>[^>]*)>(?P<params>(?:\s*;\s*[^;,\"]*(?:" + _QUOTED + r")?)*)"
-)
-_LINK_PARAM = re.compile(
-    r";\s*(?P<key>[^=;,\s]+)\s*(?:=\s*(?:\"(?P<q>(?:[^\"\\]|\\.)*)\"|(?P<t>[^;,\s]*)))?"
-)
+def failed_url(failure: Failure) -> str:
+    """The URL of a failed request (``?`` when the failure carries no request)."""
+    request = getattr(failure, "request", None)
+    return str(request.url) if request is not None else "?"
 
 
-def parse_link_header(values: Iterable[str | bytes]) -> dict[str, str]:
-    """Parse RFC 8288 ``Link`` header values into ``{rel: url}`` (first link per rel wins).
-
-    Handles several links per header, several headers, quoted/unquoted and multi-valued
-    ``rel`` (``rel="next last"``) and commas inside ``<…>``. URLs are returned as written
-    (resolve relative ones against the response URL).
-    """
-    links: dict[str, str] = {}
-    for value in values:
-        text = value.decode("latin-1") if isinstance(value, bytes) else value
-        pos = 0
-        while pos < len(text):
-            match = _LINK_VALUE.match(text, pos)
-            if not match:
-                nxt = text.find("<", pos + 1)
-                if nxt < 0:
-                    break
-                pos = nxt
-                continue
-            for param in _LINK_PARAM.finditer(match.group("params")):
-                if param.group("key").lower() == "rel":
-                    rel = param.group("q") if param.group("q") is not None else param.group("t")
-                    for name in (rel or "").lower().split():
-                        links.setdefault(name, match.group("url").strip())
-            pos = match.end()
-            comma = text.find(",", pos)
-            if comma < 0:
-                break
-            pos = comma + 1
-    return links
-
-
-def on_endpoint(url: str, endpoint: str) -> str:
-    """Move an absolute URL onto *endpoint*'s origin (and path prefix), keeping path and query.
-
-    Sources return absolute links to their public host; when the crawl runs against a
-    replay server or mirror (``<SOURCE>_ENDPOINT``), following them verbatim would leave it.
-    A URL already on the endpoint's origin is returned unchanged.
-    """
-    parts, base = urlsplit(url), urlsplit(endpoint)
-    if (parts.scheme, parts.netloc) == (base.scheme, base.netloc):
-        return url
-    prefix = base.path.rstrip("/")
-    path = parts.path if parts.path.startswith(prefix + "/") else prefix + parts.path
-    return urlunsplit((base.scheme, base.netloc, path, parts.query, ""))
+def failure_status(failure: Failure) -> int:
+    """The HTTP status of an ``HttpError`` failure; ``0`` for network errors and others."""
+    return failure.value.response.status if isinstance(failure.value, HttpError) else 0
 
 
 class BaseSourceSpider(Spider):
@@ -262,10 +136,16 @@ class BaseSourceSpider(Spider):
     ``JOBDIR`` (``self.state``, or ``JOBDIR/job_id``), so a resumed job keeps its id;
     Scrapyd's ``_job`` argument; the ``JOB_ID`` or ``SCRAPY_JOB`` environment variable; or a
     fresh ``<UTC timestamp>-<random>``. With ``JOBDIR`` the chosen id is stored in both.
+
+    Shared plumbing: :attr:`progress` (counters under ``self.state[source]``, so limits
+    survive a resume), :meth:`_inc` (``source/<source>/<key>`` stats), :meth:`read_json`, and
+    a close reason: set ``self._close_reason`` and the spider closes with it once idle.
     """
 
     source: ClassVar[str] = ""
     args_model: ClassVar[type[SpiderArgs]] = SpiderArgs
+    progress_defaults: ClassVar[dict[str, Any]] = {}
+    """The initial counters of :attr:`progress` (copied on first use)."""
 
     def __init__(self, name: str | None = None, **kwargs: Any) -> None:
         super().__init__(name=name)
@@ -274,6 +154,54 @@ class BaseSourceSpider(Spider):
         except ValidationError as exc:
             raise SpiderArgumentError(format_validation_error(self.name, exc)) from None
         self._job_id: str | None = None
+        self._local_state: dict[str, Any] = {}
+        self._close_reason: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """Build the spider; listen for idleness (to close with ``self._close_reason``)."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
+
+    # -- state, close reason, stats ------------------------------------------------------------
+
+    @property
+    def state_store(self) -> dict[str, Any]:
+        """``self.state`` (persisted under ``JOBDIR``), else an in-memory dict."""
+        state = getattr(self, "state", None)
+        return state if isinstance(state, dict) else self._local_state
+
+    @property
+    def progress(self) -> dict[str, Any]:
+        """This spider's counters, ``state_store[source]`` (so limits survive a resume)."""
+        store = self.state_store
+        if self.source not in store:
+            store[self.source] = copy.deepcopy(self.progress_defaults)
+        progress: dict[str, Any] = store[self.source]
+        return progress
+
+    def on_idle(self) -> None:
+        """Close with the telling reason set during the crawl (``limit``, …), once idle."""
+        if self._close_reason:
+            raise CloseSpider(self._close_reason)
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        """Add ``count`` to the stat ``source/<source>/<key>``."""
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value(f"source/{self.source}/{key}", count)
+
+    def read_json(self, response: Response, stat: str, what: str) -> Any:
+        """The parsed JSON body; ``None`` (stat ``stat`` counted, logged) when it is invalid."""
+        try:
+            return json.loads(response.body)
+        except ValueError as exc:
+            self._inc(stat)
+            logger.error("Invalid JSON in %s %s: %s", what, response.url, exc)
+            return None
+
+    # -- job id and records --------------------------------------------------------------------
 
     @property
     def job_id(self) -> str:

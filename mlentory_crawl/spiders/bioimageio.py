@@ -9,170 +9,52 @@
   with the attachment status and no text (the normalizer falls back to the entry's
   ``manifest`` or the record is quarantined with the reason).
 
-Arguments (:class:`BioImageIOArgs`): ``limit``, ``types`` (``model`` default, ``dataset``),
-``ids`` (nicknames, ``bioimage-io/<nickname>``, zoo URLs, legacy concept DOIs; ``@file``),
-``since`` (ISO date; versions or ``last_modified`` at or after it). Request budget:
-``ceil(N_index / BIOIMAGEIO_PAGE_SIZE)`` pages + one rdf.yaml per selected resource. JOBDIR:
-requests carry plain data; ``limit`` and found ids live in ``self.state``. Full description:
-``docs/sources/bioimageio.md``.
+Arguments (:class:`~.bioimageio_args.BioImageIOArgs`): ``limit``, ``types`` (``model``
+default, ``dataset``), ``ids`` (nicknames, ``bioimage-io/<nickname>``, zoo URLs, legacy concept
+DOIs; ``@file``), ``since`` (ISO date; versions or ``last_modified`` at or after it). Request
+budget: ``ceil(N_index / BIOIMAGEIO_PAGE_SIZE)`` pages + one rdf.yaml per selected resource.
+JOBDIR: requests carry plain data; ``limit`` and found ids live in ``self.state``. Full
+description: ``docs/sources/bioimageio.md``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any, Self
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
-from pydantic import Field, field_validator, model_validator
-from scrapy import Request, signals
+from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
-from scrapy.settings import BaseSettings
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from mlentory_crawl.config import ConfigError
 from mlentory_crawl.items.raw import Attachment, RawRecord
+from mlentory_crawl.normalizers.bioimageio_parts import WORKSPACE, zoo_iri, zoo_key
+from mlentory_crawl.normalizers.common import as_dict, epoch_datetime
 from mlentory_crawl.spiders.base import (
     BaseSourceSpider,
-    SpiderArgs,
+    EndpointConfig,
+    failed_url,
+    failure_status,
+    header_text,
     parse_datetime_arg,
     utc_now_iso,
 )
+from mlentory_crawl.spiders.bioimageio_args import TYPES, BioImageIOArgs
 
 logger = logging.getLogger(__name__)
 
-STAT = "source/bioimageio"
 PUBLIC_ENDPOINT = "https://hypha.aicell.io"
-ZOO_PAGE = "https://bioimage.io/#/artifacts/"
 COLLECTION = "bioimage-io/bioimage.io"
-WORKSPACE = "bioimage-io"
 LIST_PATH = "/public/services/artifact-manager/list"
+DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 MAX_PAGES = 10_000
 RDF_MAXSIZE = 1024 * 1024  # real descriptions are a few KB; the normalizer refuses > 200 K chars
 RDF_DATA_STATUSES = [400, 401, 403, 404, 410, 451]
-TYPES = ("model", "dataset")
-_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,127}$")
-_DOI = re.compile(r"^10\.\d{4,9}/[^\s/]{1,100}$")
-
-
-def parse_ids(value: Any) -> tuple[str, ...] | None:
-    """Parse ``ids``: comma-separated or ``@file``; each normalised to a nickname or DOI.
-
-    Raises:
-        ValueError: unreadable file, no id, or an id that is neither a zoo id nor a DOI.
-    """
-    if value is None:
-        return None
-    if isinstance(value, list | tuple):
-        items = [str(v) for v in value]
-    else:
-        text = str(value).strip()
-        if text.startswith("@"):
-            path = Path(text[1:]).expanduser()
-            try:
-                items = path.read_text(encoding="utf-8").splitlines()
-            except OSError as exc:
-                raise ValueError(f"cannot read ids file {str(path)!r}: {exc.strerror}") from None
-        else:
-            items = text.split(",")
-    ids: dict[str, None] = {}
-    for raw in items:
-        item = raw.strip()
-        if not item.startswith(("http://", "https://")):
-            item = item.split("#", 1)[0].strip()  # a comment in an ids file
-        item = re.sub(r"^https?://(?:www\.)?bioimage\.io/#/artifacts/", "", item).strip("/")
-        if item.startswith(WORKSPACE + "/"):
-            item = item[len(WORKSPACE) + 1 :]
-        if not item:
-            continue
-        if _DOI.match(item):
-            item = item.lower()
-        elif not _ID.match(item):
-            raise ValueError(f"not a bioimage.io resource id: {item[:100]!r}")
-        ids[item] = None
-    if not ids:
-        raise ValueError("no resource id given")
-    return tuple(ids)
-
-
-def parse_types(value: Any) -> tuple[str, ...]:
-    """``model``, ``dataset`` or both (comma-separated).
-
-    Raises:
-        ValueError: any other type, or none.
-    """
-    items = value if isinstance(value, list | tuple) else str(value).split(",")
-    types = tuple(dict.fromkeys(str(t).strip().lower() for t in items if str(t).strip()))
-    bad = [t for t in types if t not in TYPES]
-    if bad or not types:
-        raise ValueError(f"types must be model and/or dataset, got {','.join(bad) or 'nothing'}")
-    return types
-
-
-class BioImageIOArgs(SpiderArgs):
-    """Arguments of the ``bioimageio`` spider (see the module docstring)."""
-
-    limit: int | None = Field(default=None, ge=1)
-    types: tuple[str, ...] = ("model",)
-    ids: tuple[str, ...] | None = None
-    since: datetime | None = None
-
-    @field_validator("types", mode="before")
-    @classmethod
-    def _types(cls, value: Any) -> tuple[str, ...]:
-        return parse_types(value)
-
-    @field_validator("ids", mode="before")
-    @classmethod
-    def _ids(cls, value: Any) -> tuple[str, ...] | None:
-        return parse_ids(value)
-
-    @field_validator("since", mode="before")
-    @classmethod
-    def _since(cls, value: Any) -> datetime | None:
-        return parse_datetime_arg(value)
-
-    @model_validator(mode="after")
-    def _ids_alone(self) -> Self:
-        if self.ids is not None and self.since is not None:
-            raise ValueError("ids cannot be combined with since")
-        return self
-
-
-@dataclass(frozen=True)
-class BioImageIOConfig:
-    """``BIOIMAGEIO_ENDPOINT`` (no trailing slash) and ``BIOIMAGEIO_PAGE_SIZE``, read once."""
-
-    endpoint: str
-    page_size: int
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> BioImageIOConfig:
-        """Read and validate.
-
-        Raises:
-            ConfigError: endpoint not an absolute http(s) URL, page size outside 1..1000.
-        """
-        endpoint = str(settings.get("BIOIMAGEIO_ENDPOINT") or PUBLIC_ENDPOINT).strip().rstrip("/")
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
-            raise ConfigError(f"BIOIMAGEIO_ENDPOINT must be an absolute http(s) URL: {endpoint!r}")
-        try:
-            page_size = settings.getint("BIOIMAGEIO_PAGE_SIZE", 100)
-        except ValueError as exc:
-            raise ConfigError(f"BIOIMAGEIO_PAGE_SIZE must be an integer: {exc}") from exc
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ConfigError(f"BIOIMAGEIO_PAGE_SIZE must be within 1..{MAX_PAGE_SIZE}")
-        return cls(endpoint=endpoint, page_size=page_size)
 
 
 class BioImageIOSpider(BaseSourceSpider):
@@ -182,36 +64,25 @@ class BioImageIOSpider(BaseSourceSpider):
     source = "bioimageio"
     args_model = BioImageIOArgs
     args: BioImageIOArgs
-    config: BioImageIOConfig
-
-    def __init__(self, name: str | None = None, **kwargs: Any) -> None:
-        super().__init__(name=name, **kwargs)
-        self._local_state: dict[str, Any] = {}
-        self._close_reason: str | None = None
+    config: EndpointConfig
+    #: ``limit`` and the ids found survive a resume (``self.state`` under JOBDIR)
+    progress_defaults = {"reserved": 0, "found": []}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        """Validate arguments and settings early; listen for idleness (close reasons)."""
+        """Validate arguments and ``BIOIMAGEIO_ENDPOINT``/``BIOIMAGEIO_PAGE_SIZE`` early.
+
+        Closes as ``limit`` or ``index_page_failed`` once idle (see ``BaseSourceSpider``).
+        """
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.config = BioImageIOConfig.from_settings(crawler.settings)
-        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        spider.config = EndpointConfig.from_settings(
+            crawler.settings,
+            "BIOIMAGEIO",
+            public=PUBLIC_ENDPOINT,
+            page_size=DEFAULT_PAGE_SIZE,
+            max_page_size=MAX_PAGE_SIZE,
+        )
         return spider
-
-    @property
-    def progress(self) -> dict[str, Any]:
-        """Counters kept in ``self.state`` under JOBDIR (``limit`` and ``ids`` survive a resume)."""
-        state = getattr(self, "state", None)
-        store = state if isinstance(state, dict) else self._local_state
-        progress: dict[str, Any] = store.setdefault("bioimageio", {"reserved": 0, "found": []})
-        return progress
-
-    def on_idle(self) -> None:
-        """Close with a telling reason (``limit``, ``index_page_failed``) once work is done."""
-        if self._close_reason:
-            raise CloseSpider(self._close_reason)
-
-    def _inc(self, key: str, count: int = 1) -> None:
-        self.crawler.stats.inc_value(f"{STAT}/{key}", count)
 
     # -- URLs and requests ---------------------------------------------------------------------
 
@@ -271,7 +142,7 @@ class BioImageIOSpider(BaseSourceSpider):
     def parse_index(self, response: Response, offset: int, page: int) -> Iterator[Any]:
         """One index page: an rdf.yaml request per selected entry, then the next page."""
         self._inc("pages")
-        body = self._json(response)
+        body = self.read_json(response, "pages/invalid_json", "index page")
         if isinstance(body, list):
             items, total = body, None
         elif isinstance(body, dict) and isinstance(body.get("items"), list):
@@ -308,12 +179,11 @@ class BioImageIOSpider(BaseSourceSpider):
             self._inc(f"errors/rdf_{status}")
             logger.warning("rdf.yaml of %s: HTTP %s (record kept)", entry["id"], status)
         self._inc(f"rdf/{status}")
-        content_type = response.headers.get("Content-Type")
         rdf = Attachment(
             url=rdf_url,  # the URL asked for, never a redirect target (pre-signed storage URLs)
             status=status,
             text=text,
-            content_type=content_type.decode("latin-1") if content_type else None,
+            content_type=header_text(response, "Content-Type"),
         )
         yield self._record(entry, api_url, retrieved_at, rdf)
 
@@ -325,7 +195,7 @@ class BioImageIOSpider(BaseSourceSpider):
         self._close_reason = "index_page_failed"
         logger.error(
             "Index page %s failed (%s): the walk stops here; re-run with JOBDIR to resume",
-            _failed_url(failure), failure.getErrorMessage(),
+            failed_url(failure), failure.getErrorMessage(),
         )  # fmt: skip
 
     def rdf_failed(self, failure: Failure) -> Iterator[RawRecord]:
@@ -334,7 +204,7 @@ class BioImageIOSpider(BaseSourceSpider):
         if request is None:
             logger.error("rdf.yaml request failed without request context: %s", failure)
             return
-        status = failure.value.response.status if isinstance(failure.value, HttpError) else 0
+        status = failure_status(failure)
         self._inc(f"errors/rdf_{status or 'failed'}")
         kwargs = request.cb_kwargs
         logger.warning(
@@ -425,25 +295,15 @@ class BioImageIOSpider(BaseSourceSpider):
     ) -> RawRecord:
         self._inc("records")
         artifact_id = entry["id"]
-        workspace, _, alias = artifact_id.partition("/")
-        key = alias if workspace == WORKSPACE and alias else artifact_id
         return self.make_record(
             source_id=artifact_id,
-            url=ZOO_PAGE + "/".join(quote(part, safe="-._~") for part in key.split("/")),
+            url=zoo_iri(zoo_key(artifact_id)),
             api_url=api_url,
             payload=entry,
             kind=str(entry.get("type") or "model").lower(),
             attachments={"rdf": rdf},
             retrieved_at=retrieved_at,
         )
-
-    def _json(self, response: Response) -> Any:
-        try:
-            return json.loads(response.body)
-        except ValueError as exc:
-            self._inc("pages/invalid_json")
-            logger.error("Invalid JSON in index page %s: %s", response.url, exc)
-            return None
 
 
 def latest_version(entry: dict[str, Any]) -> str | None:
@@ -466,10 +326,8 @@ def matching_id(entry: dict[str, Any], ids: tuple[str, ...]) -> str | None:
     artifact_id = entry["id"]
     workspace, _, alias = artifact_id.partition("/")
     names = {artifact_id, alias if workspace == WORKSPACE else artifact_id}
-    manifest = entry.get("manifest")
-    manifest = manifest if isinstance(manifest, dict) else {}
-    config = manifest.get("config")
-    config = config if isinstance(config, dict) else {}
+    manifest = as_dict(entry.get("manifest"))
+    config = as_dict(manifest.get("config"))
     for doi in (config.get("_conceptdoi"), manifest.get("id")):
         if isinstance(doi, str) and doi.startswith("10."):
             names.add("/".join(doi.lower().split("/")[:2]))
@@ -478,8 +336,7 @@ def matching_id(entry: dict[str, Any], ids: tuple[str, ...]) -> str | None:
 
 def _when(value: Any) -> datetime | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, UTC) if 0 < seconds < 4.2e9 else None
+        return epoch_datetime(value)
     try:
         return parse_datetime_arg(value) if isinstance(value, str) else None
     except ValueError:
@@ -488,8 +345,3 @@ def _when(value: Any) -> datetime | None:
 
 def _stat_word(text: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "_", text.lower())[:40] or "none"
-
-
-def _failed_url(failure: Failure) -> str:
-    request = getattr(failure, "request", None)
-    return str(request.url) if request is not None else "?"

@@ -1,6 +1,6 @@
 """HuggingFace Hub spider: walks ``/api/models`` (or fetches given ids) and the model cards.
 
-Arguments (``-a name=value``; validated by :class:`HuggingFaceArgs`):
+Arguments (``-a name=value``; validated by :class:`~.hf_args.HuggingFaceArgs`):
 
 * ``limit``: at most this many models (records), then no further request is issued and the
   spider closes with reason ``limit``.
@@ -31,36 +31,32 @@ time because card requests have a higher priority than the next list page).
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
-from urllib.parse import quote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin
 
-from pydantic import Field, field_validator, model_validator
-from scrapy import Request, signals
+from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from mlentory_crawl.config import ConfigError
 from mlentory_crawl.items.raw import Attachment, RawRecord
 from mlentory_crawl.spiders.base import (
     BaseSourceSpider,
-    SpiderArgs,
+    EndpointConfig,
+    failed_url,
+    failure_status,
+    header_text,
     merge_component_setting,
     on_endpoint,
     parse_datetime_arg,
-    parse_id_list,
     parse_link_header,
     utc_now_iso,
 )
+from mlentory_crawl.spiders.hf_args import HuggingFaceArgs, is_repo_id
 
 logger = logging.getLogger(__name__)
 
@@ -76,76 +72,9 @@ EXPAND_FIELDS: tuple[str, ...] = (
 EXPAND_PARAMS = [("expand", field) for field in EXPAND_FIELDS]
 """Repeated ``expand=`` parameters (this one form everywhere, never ``expand[]=``)."""
 CARD_PRIORITY = 10
-BEARER_MW = "mlentory_crawl.middlewares.BearerAuthMiddleware"
+BEARER_MW = "mlentory_crawl.bearer_auth.BearerAuthMiddleware"
 UNAVAILABLE_MODEL = {401: "unauthorized", 403: "forbidden", 404: "not_found", 410: "gone"}
 CARD_DATA_STATUSES = [400, 401, 403, 404, 410, 451]
-_REPO_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9_][A-Za-z0-9_.-]{0,95})?$")
-STAT = "source/huggingface"
-
-
-def parse_ids(value: Any) -> tuple[str, ...] | None:
-    """Parse the ``ids`` argument (see :func:`~mlentory_crawl.spiders.base.parse_id_list`).
-
-    Raises:
-        ValueError: unreadable file, no id, or an id that is not ``owner/name``-shaped.
-    """
-    return parse_id_list(value, _is_repo_id, "HuggingFace repo id")
-
-
-class HuggingFaceArgs(SpiderArgs):
-    """Arguments of the ``huggingface`` spider (see the module docstring)."""
-
-    limit: int | None = Field(default=None, ge=1)
-    since: datetime | None = None
-    author: str | None = Field(default=None, min_length=1, max_length=96)
-    search: str | None = Field(default=None, min_length=1, max_length=200)
-    ids: tuple[str, ...] | None = None
-    cards: bool = True
-
-    @field_validator("since", mode="before")
-    @classmethod
-    def _since(cls, value: Any) -> datetime | None:
-        return parse_datetime_arg(value)
-
-    @field_validator("ids", mode="before")
-    @classmethod
-    def _ids(cls, value: Any) -> tuple[str, ...] | None:
-        return parse_ids(value)
-
-    @model_validator(mode="after")
-    def _ids_alone(self) -> Self:
-        if self.ids is not None:
-            clash = [n for n in ("author", "search", "since") if getattr(self, n) is not None]
-            if clash:
-                raise ValueError(f"ids cannot be combined with {', '.join(clash)}")
-        return self
-
-
-@dataclass(frozen=True)
-class HFConfig:
-    """HuggingFace settings read once: ``HF_ENDPOINT`` (no trailing slash), ``HF_PAGE_SIZE``."""
-
-    endpoint: str
-    page_size: int
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> HFConfig:
-        """Read and validate.
-
-        Raises:
-            ConfigError: endpoint not an absolute http(s) URL, page size outside 1..500.
-        """
-        endpoint = str(settings.get("HF_ENDPOINT") or PUBLIC_BASE).strip().rstrip("/")
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
-            raise ConfigError(f"HF_ENDPOINT must be an absolute http(s) URL, got {endpoint!r}")
-        try:
-            page_size = settings.getint("HF_PAGE_SIZE", MAX_PAGE_SIZE)
-        except ValueError as exc:
-            raise ConfigError(f"HF_PAGE_SIZE must be an integer: {exc}") from exc
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ConfigError(f"HF_PAGE_SIZE must be within 1..{MAX_PAGE_SIZE}, got {page_size}")
-        return cls(endpoint=endpoint, page_size=page_size)
 
 
 class HuggingFaceSpider(BaseSourceSpider):
@@ -155,12 +84,8 @@ class HuggingFaceSpider(BaseSourceSpider):
     source = "huggingface"
     args_model = HuggingFaceArgs
     args: HuggingFaceArgs
-    config: HFConfig
-
-    def __init__(self, name: str | None = None, **kwargs: Any) -> None:
-        super().__init__(name=name, **kwargs)
-        self._local_state: dict[str, Any] = {}
-        self._close_reason: str | None = None
+    config: EndpointConfig
+    progress_defaults = {"reserved": 0}
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -170,29 +95,19 @@ class HuggingFaceSpider(BaseSourceSpider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        """Validate arguments and settings early; listen for idleness (close reasons)."""
+        """Validate arguments and ``HF_ENDPOINT``/``HF_PAGE_SIZE`` early.
+
+        Closes as ``limit`` or ``list_page_failed`` once idle (see ``BaseSourceSpider``).
+        """
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.config = HFConfig.from_settings(crawler.settings)
-        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        spider.config = EndpointConfig.from_settings(
+            crawler.settings,
+            "HF",
+            public=PUBLIC_BASE,
+            page_size=MAX_PAGE_SIZE,
+            max_page_size=MAX_PAGE_SIZE,
+        )
         return spider
-
-    # -- state ---------------------------------------------------------------------------------
-
-    @property
-    def progress(self) -> dict[str, int]:
-        """Counters kept in ``self.state`` under JOBDIR (so ``limit`` survives a resume)."""
-        state = getattr(self, "state", None)
-        store = state if isinstance(state, dict) else self._local_state
-        progress: dict[str, int] = store.setdefault("huggingface", {"reserved": 0})
-        return progress
-
-    def on_idle(self) -> None:
-        """Close with a telling reason (``limit``, ``list_page_failed``) once all work is done."""
-        if self._close_reason:
-            raise CloseSpider(self._close_reason)
-
-    def _inc(self, key: str, count: int = 1) -> None:
-        self.crawler.stats.inc_value(f"{STAT}/{key}", count)
 
     # -- URLs and requests ---------------------------------------------------------------------
 
@@ -284,7 +199,7 @@ class HuggingFaceSpider(BaseSourceSpider):
     def parse_page(self, response: Response) -> Iterator[Request | RawRecord]:
         """One list page: a record or card request per model, then the next page (if any)."""
         self._inc("pages")
-        models = self._json(response, "page")
+        models = self.read_json(response, "pages/invalid", "page")
         if not isinstance(models, list):
             if models is not None:
                 self._inc("pages/invalid")
@@ -328,13 +243,13 @@ class HuggingFaceSpider(BaseSourceSpider):
         """A single model (``ids`` mode); 401/403/404/410 are counted and skipped."""
         if response.status in UNAVAILABLE_MODEL:
             self._inc(f"models/{UNAVAILABLE_MODEL[response.status]}")
-            code = (response.headers.get("X-Error-Code") or b"").decode("latin-1")
+            code = header_text(response, "X-Error-Code") or ""
             logger.info(
                 "Model %s skipped: HTTP %s%s (gated/private/missing)",
                 requested_id, response.status, f" {code}" if code else "",
             )  # fmt: skip
             return
-        model = self._json(response, "model")
+        model = self.read_json(response, "models/invalid", "model")
         if not _valid_model(model):
             self._inc("models/invalid")
             return
@@ -355,12 +270,11 @@ class HuggingFaceSpider(BaseSourceSpider):
         else:
             logger.debug("Card of %s: HTTP %s", model["id"], status)
         self._inc(f"cards/{status}")
-        content_type = response.headers.get("Content-Type")
         card = Attachment(
             url=response.url,
             status=status,
             text=text,
-            content_type=content_type.decode("latin-1") if content_type else None,
+            content_type=header_text(response, "Content-Type"),
         )
         yield self._record(model, api_url, retrieved_at, {"card": card})
 
@@ -372,13 +286,13 @@ class HuggingFaceSpider(BaseSourceSpider):
         self._close_reason = "list_page_failed"
         logger.error(
             "List page %s failed (%s): the walk stops here; re-run with JOBDIR to resume",
-            _failed_url(failure), failure.getErrorMessage(),
+            failed_url(failure), failure.getErrorMessage(),
         )  # fmt: skip
 
     def model_failed(self, failure: Failure) -> None:
         """A single model request failed for good (counted, logged, no record)."""
         self._inc("models/failed")
-        logger.warning("Model %s failed: %s", _failed_url(failure), failure.getErrorMessage())
+        logger.warning("Model %s failed: %s", failed_url(failure), failure.getErrorMessage())
 
     def card_failed(self, failure: Failure) -> Iterator[RawRecord]:
         """The card could not be fetched: keep the record, card status 0 or the HTTP status."""
@@ -387,7 +301,7 @@ class HuggingFaceSpider(BaseSourceSpider):
             logger.error("Card request failed without request context: %s", failure)
             return
         self._inc("cards/failed")
-        status = failure.value.response.status if isinstance(failure.value, HttpError) else 0
+        status = failure_status(failure)
         kwargs = request.cb_kwargs
         logger.warning(
             "Card of %s not fetched (%s); record kept without card",
@@ -425,22 +339,10 @@ class HuggingFaceSpider(BaseSourceSpider):
             retrieved_at=retrieved_at,
         )
 
-    def _json(self, response: Response, what: str) -> Any:
-        try:
-            return json.loads(response.body)
-        except ValueError as exc:
-            self._inc(f"{what}s/invalid")
-            logger.error("Invalid JSON in %s %s: %s", what, response.url, exc)
-            return None
-
 
 def _valid_model(model: Any) -> bool:
     """A JSON object whose ``id`` looks like a Hub repo id (hostile ids never become URLs)."""
-    return isinstance(model, dict) and _is_repo_id(model.get("id"))
-
-
-def _is_repo_id(value: Any) -> bool:
-    return isinstance(value, str) and bool(_REPO_ID.match(value)) and ".." not in value
+    return isinstance(model, dict) and is_repo_id(model.get("id"))
 
 
 def _older_than(model: dict[str, Any], since: datetime) -> bool:
@@ -449,8 +351,3 @@ def _older_than(model: dict[str, Any], since: datetime) -> bool:
     except ValueError:
         return False
     return modified is not None and modified < since
-
-
-def _failed_url(failure: Failure) -> str:
-    request = getattr(failure, "request", None)
-    return str(request.url) if request is not None else "?"

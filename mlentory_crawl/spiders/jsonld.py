@@ -6,7 +6,8 @@ fetches the given pages, extracts those blocks and yields one :class:`RawRecord`
 ML-relevant *primary* entity of a page (see :mod:`mlentory_crawl.normalizers.jsonld_extract`
 for what counts as ML-relevant and primary).
 
-Arguments (``-a name=value``, validated by :class:`JsonLdArgs`; at least one URL source):
+Arguments (``-a name=value``, validated by :class:`~.jsonld_args.JsonLdArgs`; at least one URL
+source):
 ``urls`` (comma- or space-separated), ``file`` (one URL per line), ``sitemap`` (``urlset``,
 ``sitemapindex`` up to :data:`MAX_SITEMAP_DEPTH` levels, gzip, or a ``robots.txt``), ``match``
 (regex for sitemap page URLs), ``limit`` (pages), ``render`` (``auto``: Chromium only when the
@@ -30,12 +31,12 @@ from __future__ import annotations
 
 import logging
 import re
+import struct
+import zlib
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from pydantic import Field, field_validator, model_validator
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
@@ -56,111 +57,14 @@ from mlentory_crawl.normalizers.jsonld_extract import (
     read_document,
     types_of,
 )
-from mlentory_crawl.spiders.base import BaseSourceSpider, SpiderArgs
+from mlentory_crawl.spiders.base import BaseSourceSpider, failed_url, header_text
+from mlentory_crawl.spiders.jsonld_args import JsonLdArgs, is_page_url
 
 logger = logging.getLogger(__name__)
 
-STAT = "source/jsonld"
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 MAX_SITEMAP_DEPTH = 3
-MAX_URL_FILE_BYTES = 64 * 1024 * 1024
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
-_URL_SPLIT = re.compile(r"\s*,\s*(?=https?://)|\s+", re.IGNORECASE)
-
-
-def is_page_url(url: str) -> bool:
-    """True for an absolute http(s) URL with a host and no whitespace."""
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not re.search(r"\s", url)
-
-
-def parse_urls(value: Any, what: str) -> tuple[str, ...]:
-    """Split a URL argument (a string or a list) into validated URLs (fragments dropped).
-
-    Raises:
-        ValueError: an item is not an absolute http(s) URL.
-    """
-    if value is None or value == "":
-        return ()
-    items = [str(v) for v in value] if isinstance(value, list | tuple) else _URL_SPLIT.split(value)
-    out: dict[str, None] = {}
-    for item in items:
-        item = item.strip().rstrip(",")
-        if not item:
-            continue
-        if not is_page_url(item):
-            raise ValueError(f"not an absolute http(s) {what}: {item[:200]!r}")
-        out[urldefrag(item)[0]] = None
-    return tuple(out)
-
-
-def read_url_file(path: str) -> tuple[str, ...]:
-    """The URLs of a local file, one per line (``#`` comments and blank lines skipped).
-
-    Raises:
-        ValueError: the file cannot be read, is too large, or holds an invalid URL.
-    """
-    file = Path(path).expanduser()
-    try:
-        if file.stat().st_size > MAX_URL_FILE_BYTES:
-            raise ValueError(f"URL file {path!r} is larger than {MAX_URL_FILE_BYTES} bytes")
-        lines = file.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ValueError(f"cannot read URL file {path!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"URL file {path!r} is not UTF-8 text") from None
-    urls = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    for number, url in enumerate(urls, start=1):
-        if not is_page_url(url):
-            raise ValueError(
-                f"{path}: entry {number} is not an absolute http(s) URL: {url[:200]!r}"
-            )
-    return parse_urls(urls, "URL")
-
-
-class JsonLdArgs(SpiderArgs):
-    """Arguments of the ``jsonld`` spider (see the module docstring)."""
-
-    urls: tuple[str, ...] = ()
-    file: tuple[str, ...] = ()
-    sitemap: tuple[str, ...] = ()
-    match: str | None = Field(default=None, max_length=500)
-    limit: int | None = Field(default=None, ge=1)
-    render: Literal["auto", "always", "never"] = "auto"
-    wait: Literal["load", "domcontentloaded", "networkidle"] = "networkidle"
-
-    @field_validator("urls", mode="before")
-    @classmethod
-    def _urls(cls, value: Any) -> tuple[str, ...]:
-        return parse_urls(value, "URL")
-
-    @field_validator("sitemap", mode="before")
-    @classmethod
-    def _sitemaps(cls, value: Any) -> tuple[str, ...]:
-        return parse_urls(value, "sitemap URL")
-
-    @field_validator("file", mode="before")
-    @classmethod
-    def _file(cls, value: Any) -> tuple[str, ...]:
-        if value is None or value == "":
-            return ()
-        return read_url_file(str(value))
-
-    @field_validator("match")
-    @classmethod
-    def _match(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
-
-    @model_validator(mode="after")
-    def _something(self) -> Self:
-        if not (self.urls or self.file or self.sitemap):
-            raise ValueError("give page URLs with urls=…, file=… or sitemap=…")
-        return self
 
 
 def skip_heavy_resources(request: Any) -> bool:
@@ -175,10 +79,11 @@ class JsonLdSpider(BaseSourceSpider):
     source = "jsonld"
     args_model = JsonLdArgs
     args: JsonLdArgs
+    #: pages reserved toward ``limit`` (``self.state`` under JOBDIR, so it survives a resume)
+    progress_defaults = {"pages": 0}
 
     def __init__(self, name: str | None = None, **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
-        self._local_state: dict[str, Any] = {}
         self._match = re.compile(self.args.match) if self.args.match else None
 
     @classmethod
@@ -200,18 +105,6 @@ class JsonLdSpider(BaseSourceSpider):
         settings.setdefault("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", 30_000)
 
     # -- state ---------------------------------------------------------------------------------
-
-    @property
-    def progress(self) -> dict[str, int]:
-        """Counters kept in ``self.state`` under JOBDIR (so ``limit`` survives a resume)."""
-        state = getattr(self, "state", None)
-        store = state if isinstance(state, dict) else self._local_state
-        progress: dict[str, int] = store.setdefault("jsonld", {"pages": 0})
-        return progress
-
-    def _inc(self, key: str, count: int = 1) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"{STAT}/{key}", count)
 
     def _reserve_page(self) -> bool:
         limit = self.args.limit
@@ -314,7 +207,9 @@ class JsonLdSpider(BaseSourceSpider):
             maxsize = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
             try:
                 return gunzip(body, max_size=maxsize)
-            except Exception:  # noqa: BLE001 - corrupt or oversized gzip
+            except (OSError, EOFError, struct.error, zlib.error, ValueError) as exc:
+                # corrupt or truncated gzip; ValueError: larger than DOWNLOAD_MAXSIZE unpacked
+                logger.debug("Cannot gunzip sitemap %s: %s", response.url, exc)
                 return None
         return body
 
@@ -330,7 +225,7 @@ class JsonLdSpider(BaseSourceSpider):
             self._inc("errors/not_text")
             logger.info("Skipping %s: not a text response", page)
             return
-        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+        content_type = (header_text(response, "Content-Type") or "").lower()
         if "json" in content_type:
             found = extract_json_document(response.text)
         else:
@@ -410,8 +305,7 @@ class JsonLdSpider(BaseSourceSpider):
     def page_failed(self, failure: Failure) -> None:
         """A page could not be fetched (HTTP error, robots.txt, network): counted and logged."""
         self._inc("errors/" + _error_code(failure))
-        request = getattr(failure, "request", None)
-        url = request.url if request is not None else "?"
+        url = failed_url(failure)
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             logger.info("Page %s not fetched: %s", url, failure.getErrorMessage())
         else:
@@ -420,12 +314,7 @@ class JsonLdSpider(BaseSourceSpider):
     def sitemap_failed(self, failure: Failure) -> None:
         """A sitemap could not be fetched: counted and logged."""
         self._inc("sitemaps/failed")
-        request = getattr(failure, "request", None)
-        logger.warning(
-            "Sitemap %s failed: %s",
-            request.url if request is not None else "?",
-            failure.getErrorMessage(),
-        )
+        logger.warning("Sitemap %s failed: %s", failed_url(failure), failure.getErrorMessage())
 
 
 def _error_code(failure: Failure) -> str:

@@ -35,14 +35,14 @@ from scrapy.settings import BaseSettings
 from mlentory_crawl.normalizers.common import as_dict, dict_list
 from mlentory_crawl.normalizers.openml_common import SITE, TEST_SITE, entity_id
 from mlentory_crawl.spiders.base import merge_component_setting
-from mlentory_crawl.spiders.openml_runs import OpenMLSpiderBase
+from mlentory_crawl.spiders.openml_runs import OpenMLRunChain
 from mlentory_crawl.spiders.openml_support import OpenMLArgs
 
 #: Added next to the downloader (after retries/redirects) so only the wire sees the key.
 API_KEY_MW = "mlentory_crawl.spiders.openml_support.OpenMLApiKeyMiddleware"
 
 
-class OpenMLSpider(OpenMLSpiderBase):
+class OpenMLSpider(OpenMLRunChain):
     """Harvest OpenML flows, runs, tasks and datasets (see the module docstring)."""
 
     name = "openml"
@@ -76,10 +76,10 @@ class OpenMLSpider(OpenMLSpiderBase):
     async def start(self) -> AsyncIterator[Request]:
         """First requests: the selected flows/tasks, or the flow list from ``since``."""
         args = self.args
-        for request in self._start_requests(args):
+        for request in self._first_requests(args):
             yield request
 
-    def _start_requests(self, args: OpenMLArgs) -> Iterator[Request]:
+    def _first_requests(self, args: OpenMLArgs) -> Iterator[Request]:
         if args.flow_ids:
             ids = args.flow_ids[: args.limit] if args.limit else args.flow_ids
             for flow_id in ids:
@@ -107,7 +107,7 @@ class OpenMLSpider(OpenMLSpiderBase):
         rows = dict_list(as_dict(data.get("flows")).get("flow")) if status == "ok" else []
         ids = [i for i in (entity_id(row.get("id")) for row in rows) if i is not None]
         if rows:
-            self._stat("pages")
+            self._inc("pages")
         since, until = args.since or 1, args.until
         if first and offset > 0 and ids and min(ids) > since:
             back = max(0, offset - size)  # ids below the guess were deleted: look back

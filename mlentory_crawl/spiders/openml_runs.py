@@ -1,4 +1,4 @@
-"""Request plumbing and the run chain of the ``openml`` spider (see :mod:`.openml`).
+"""The run chain of the ``openml`` spider (see :mod:`.openml`).
 
 Runs come from list endpoints in bulk, never one request per run: a run-list page gives up to
 ``run_page_size`` runs; one ``task/list/task_id/{ids}`` request resolves the tasks not seen
@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
 from scrapy import Request
 from scrapy.http import Response
-from twisted.python.failure import Failure
 
 from mlentory_crawl.normalizers.common import as_dict, dict_list
 from mlentory_crawl.normalizers.openml_common import entity_id
-from mlentory_crawl.spiders.base import BaseSourceSpider
-from mlentory_crawl.spiders.openml_support import OpenMLArgs, read_response, strip_api_key
+from mlentory_crawl.spiders.openml_base import OpenMLSpiderBase
+from mlentory_crawl.spiders.openml_support import strip_api_key
 
 logger = logging.getLogger(__name__)
 
@@ -38,61 +36,8 @@ _ID_PATTERNS = {
 }
 
 
-class OpenMLSpiderBase(BaseSourceSpider):
-    """Plumbing, flow/dataset fetches and the run chain; :class:`OpenMLSpider` adds routing."""
-
-    args: OpenMLArgs
-    endpoint: str
-    site: str
-    _seen: dict[str, set[int]]
-    _tasks: OrderedDict[int, dict[str, Any]]
-
-    def parse_flow_list(
-        self, response: Response, offset: int, size: int, first: bool, forward: bool
-    ) -> Iterator[Any]:
-        """A flow-list page (implemented by the spider)."""
-        raise NotImplementedError
-
-    # -- counters that survive JOBDIR resumes (spider.state) ---------------------------------
-
-    def _count(self, name: str, add: int = 0) -> int:
-        state = getattr(self, "state", None)
-        store: dict[str, Any] = state if isinstance(state, dict) else self.__dict__
-        key = f"openml_{name}"
-        store[key] = int(store.get(key, 0)) + add
-        return int(store[key])
-
-    def _stat(self, key: str, count: int = 1) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"source/openml/{key}", count)
-
-    # -- requests --------------------------------------------------------------------------
-
-    def api(self, path: str) -> str:
-        """The JSON API URL of ``path`` (``flow/1`` → ``<endpoint>/api/v1/json/flow/1``)."""
-        return f"{self.endpoint}/api/v1/json/{path}"
-
-    def _request(
-        self, path: str, callback: Any, *, dont_filter: bool = False, **cb_kwargs: Any
-    ) -> Request:
-        return Request(
-            self.api(path),
-            callback=callback,
-            errback=self.on_error,
-            cb_kwargs=cb_kwargs,
-            headers={"Accept": "application/json"},
-            dont_filter=dont_filter,
-        )
-
-    def _flow_page(self, offset: int, size: int, *, first: bool, forward: bool) -> Request:
-        return self._request(
-            f"flow/list/limit/{size}/offset/{offset}",
-            self.parse_flow_list,
-            offset=offset,
-            size=size,
-            first=first,
-            forward=forward,
-        )
+class OpenMLRunChain(OpenMLSpiderBase):
+    """Run lists → task lists → evaluation lists → ``run`` records; bisection of bad pages."""
 
     def _run_list_requests(self, field: str, ids: list[int]) -> Iterator[Request]:
         for start in range(0, len(ids), FLOW_BATCH):
@@ -109,53 +54,6 @@ class OpenMLSpiderBase(BaseSourceSpider):
             forward=forward,
         )
 
-    def _take_flow(self, flow_id: int) -> bool:
-        """True when ``flow_id`` is new in this crawl and within ``limit`` (then counted)."""
-        if flow_id in self._seen["flow"]:
-            return False
-        if self.args.limit is not None and self._count("flows") >= self.args.limit:
-            self._stat("skipped/limit")
-            return False
-        self._seen["flow"].add(flow_id)
-        self._count("flows", 1)
-        return True
-
-    def _flow_request(self, flow_id: int) -> Iterator[Request]:
-        if self._take_flow(flow_id):
-            yield self._request(f"flow/{flow_id}", self.parse_flow, flow_id=flow_id)
-
-    def _dataset_request(self, data_id: int | None) -> Iterator[Request]:
-        if data_id is not None and data_id not in self._seen["dataset"]:
-            self._seen["dataset"].add(data_id)
-            yield self._request(f"data/{data_id}", self.parse_dataset, data_id=data_id)
-
-    # -- parsing helpers ------------------------------------------------------------------
-
-    def _read(self, response: Response, what: str) -> tuple[str, Any]:
-        """Classify a response (see :func:`read_response`), counting and logging problems."""
-        reading = read_response(response)
-        url = strip_api_key(response.url)
-        if reading.stat:
-            self._stat(reading.stat)
-        if reading.status == "ok" and reading.stat:
-            logger.info("OpenML sent XML for %s (%s); converted", what, url)
-        elif reading.status in ("invalid", "error"):
-            logger.warning(
-                "Unusable %s from %s (HTTP %s): %s", what, url, response.status, reading.reason
-            )
-        return reading.status, reading.data
-
-    def _record(self, kind: str, letter: str, number: int, url: str, payload: Any) -> Any:
-        self._stat("records")
-        self._stat(f"records/{kind}")
-        return self.make_record(
-            source_id=str(number),
-            url=f"{self.site}/{letter}/{number}",
-            api_url=strip_api_key(url),
-            payload=payload,
-            kind=kind,
-        )
-
     def _bisect(
         self, response: Response, kind: str, offset: int, size: int, where: str = ""
     ) -> Iterator[Any]:
@@ -165,7 +63,7 @@ class OpenMLSpiderBase(BaseSourceSpider):
         single-entity endpoint (``flow/{id}``, ``run/{id}``), whose JSON is well escaped.
         """
         if size > 1:
-            self._stat("bisect")
+            self._inc("bisect")
             half = size // 2
             for start, length in ((offset, half), (offset + half, size - half)):
                 if kind == "flow":
@@ -175,10 +73,10 @@ class OpenMLSpiderBase(BaseSourceSpider):
             return
         match = _ID_PATTERNS[kind].search(response.text)
         if match is None:
-            self._stat("skipped/invalid_row")
+            self._inc("skipped/invalid_row")
             logger.warning("Skipped an unreadable row at %s", strip_api_key(response.url))
             return
-        self._stat("salvaged")
+        self._inc("salvaged")
         number = int(match.group(1))
         if kind == "flow":
             in_range = (self.args.since or 1) <= number <= (self.args.until or number)
@@ -204,7 +102,7 @@ class OpenMLSpiderBase(BaseSourceSpider):
             return
         rows = dict_list(as_dict(data.get("runs")).get("run")) if status == "ok" else []
         if rows:
-            self._stat("pages")
+            self._inc("pages")
         runs = [row for row in rows if entity_id(row.get("run_id")) is not None]
         max_runs = self.args.max_runs
         if max_runs is not None:
@@ -262,7 +160,7 @@ class OpenMLSpiderBase(BaseSourceSpider):
         status, data = self._read(response, "task list")
         task_ids = sorted({i for run in runs if (i := entity_id(run.get("task_id")))})
         if status == "invalid" and len(task_ids) > 1:
-            self._stat("bisect")
+            self._inc("bisect")
             waiting: dict[int, list[dict[str, Any]]] = {}
             for run in runs:
                 waiting.setdefault(entity_id(run.get("task_id")) or 0, []).append(run)
@@ -271,7 +169,7 @@ class OpenMLSpiderBase(BaseSourceSpider):
                 yield self._task_list_request(part, waiting, fetched)
             return
         if status == "invalid":  # one task left: its own endpoint is well escaped
-            self._stat("salvaged")
+            self._inc("salvaged")
             yield self._request(
                 f"task/{task_ids[0]}",
                 self.parse_task,
@@ -344,13 +242,13 @@ class OpenMLSpiderBase(BaseSourceSpider):
         too_many = (status == "error" and data == "543") or len(rows) >= EVALUATION_LIMIT
         if status == "invalid" or too_many:
             if len(runs) > 1:
-                self._stat("bisect")
+                self._inc("bisect")
                 half = len(runs) // 2
                 yield self._evaluation_request(runs[:half], tasks, fetched)
                 yield self._evaluation_request(runs[half:], tasks, fetched)
                 return
             if status == "invalid":
-                self._stat("salvaged")
+                self._inc("salvaged")
                 run_id = entity_id(runs[0].get("run_id"))
                 task = tasks.get(str(entity_id(runs[0].get("task_id")))) or {}
                 yield self._request(
@@ -392,25 +290,6 @@ class OpenMLSpiderBase(BaseSourceSpider):
             flow_id = entity_id(run.get("flow_id"))
             if flow_id is not None:  # already fetched unless runs were selected by task
                 yield from self._flow_request(flow_id)
-
-    def on_error(self, failure: Failure) -> None:
-        """A request that failed for good (network, retries exhausted): count and log it."""
-        request = getattr(failure, "request", None)
-        url = strip_api_key(request.url) if request is not None else "?"
-        self._stat(f"errors/download/{failure.type.__name__ if failure.type else 'unknown'}")
-        logger.warning("Request to %s failed: %s", url, failure.getErrorMessage()[:300])
-
-    def parse_flow(self, response: Response, flow_id: int) -> Iterator[Any]:
-        """``flow/{id}`` → a ``flow`` record."""
-        status, data = self._read(response, f"flow {flow_id}")
-        if status == "ok":
-            yield self._record("flow", "f", flow_id, response.url, data)
-
-    def parse_dataset(self, response: Response, data_id: int) -> Iterator[Any]:
-        """``data/{id}`` → a ``dataset`` record (the description only; never the file)."""
-        status, data = self._read(response, f"dataset {data_id}")
-        if status == "ok":
-            yield self._record("dataset", "d", data_id, response.url, data)
 
 
 def _source_data_id(task: dict[str, Any]) -> int | None:

@@ -28,7 +28,7 @@ from scrapy.http import Response
 
 from mlentory_crawl.normalizers.openml_common import api_error
 from mlentory_crawl.normalizers.openml_xml import XMLConversionError, looks_like_xml, xml_to_array
-from mlentory_crawl.spiders.base import SpiderArgs
+from mlentory_crawl.spiders.base import SpiderArgs, header_text
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Reading:
 
 def read_response(response: Response) -> Reading:
     """Parse an OpenML API response: JSON, or XML when the server sent XML instead."""
-    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+    ctype = (header_text(response, "Content-Type") or "").lower()
     xml = "xml" in ctype or looks_like_xml(response.body)
     try:
         data = xml_to_array(response.body) if xml else json.loads(response.body)

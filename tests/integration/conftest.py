@@ -57,8 +57,11 @@ def neo4j_driver() -> Iterator[Driver]:
 def wipe(driver: Driver) -> None:
     """Delete every node and relationship of the test database."""
     with driver.session() as session:  # CALL … IN TRANSACTIONS needs an implicit transaction
-        query = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-        session.run(query).consume()
+        for query in (
+            "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 5000 ROWS",
+            "MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 5000 ROWS",
+        ):
+            session.run(query).consume()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -65,7 +66,7 @@ def harvest(data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         env |= {
             "DATA_DIR": str(data_dir),
             "HF_ENDPOINT": hub.url,
-            "PWC_DUMPS_URL": f"{pwc.url}/pwc-archive/",
+            "PWC_DUMPS_URL": pwc.url,
             "AUTOTHROTTLE_ENABLED": "0",
             "JOB_ID": "cross-source",
             "LOG_LEVEL": "INFO",
@@ -78,6 +79,12 @@ def harvest(data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
             )  # fmt: skip
             assert proc.returncode == 0, proc.stderr[-4000:]
             assert "'finish_reason': 'finished'" in proc.stderr, proc.stderr[-4000:]
+            if env.get("NEO4J_URI"):  # every record reached the graph
+                stats = dict(re.findall(r"'([^']+)': (\d+)[,}]", proc.stderr))
+                assert stats.get("neo4j/records_upserted") == stats["fair4ml/records/normalized"], (
+                    source, {k: v for k, v in stats.items() if k.startswith("neo4j/")},
+                    [line for line in proc.stderr.splitlines() if "Neo4j refused" in line][:2],
+                )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,9 @@ from mlentory_crawl.sinks.neo4j_client import Neo4jSink
 pytestmark = pytest.mark.services
 
 
-def reload_from_scratch(settings: dict[str, Any], graph: Driver, es: EsHttp, records: list[Any]):
+def reload_from_scratch(
+    settings: dict[str, Any], graph: Driver, es: EsHttp, records: list[Any]
+) -> tuple[Any, Any]:
     """Wipe both stores and write ``records`` directly with the sinks (the reference state)."""
     graph.execute_query("MATCH (n) DETACH DELETE n")
     es.drop(settings["ELASTICSEARCH_INDEX"])

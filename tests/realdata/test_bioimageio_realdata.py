@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 import yaml
 from rdflib import Graph
+from realdata_support import field_coverage, note_counts
 from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
@@ -179,11 +180,7 @@ def coverage(outcomes: list[Outcome], type_name: str) -> list[tuple[str, int, in
     ]
     if not primaries:
         return []
-    fields = [f for f in type(primaries[0]).model_fields if f not in ("id", "type")]
-    return [
-        (f, sum(1 for p in primaries if getattr(p, f) not in (None, [], "")), len(primaries))
-        for f in fields
-    ]
+    return [(f, n, len(primaries)) for f, n in field_coverage(type(primaries[0]), primaries)]
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +226,7 @@ def test_real_samples_normalize_without_crashing(samples: list[Sample]) -> None:
                 if have
             ]
             lines.append("  (never present: " + ", ".join(n for n, h, _ in rows if not h) + ")")
-    notes = Counter(n for o in records for n in o.record.provenance.notes)  # type: ignore[union-attr]
+    notes = note_counts(o.record for o in records)
     lines.append("notes: " + ", ".join(f"{n} x{c}" for n, c in notes.most_common()))
 
     loops = max(1, TARGET_NORMALIZATIONS // max(1, len(samples)))

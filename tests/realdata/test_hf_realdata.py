@@ -27,12 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from rdflib import Graph
+from realdata_support import field_coverage, note_counts, record_problems
 
 from mlentory_crawl.identity import Minter
 from mlentory_crawl.items.fair4ml import FAIR4MLRecord, MLModel
 from mlentory_crawl.items.raw import Attachment, RawRecord
-from mlentory_crawl.items.rdf import record_to_turtle
 from mlentory_crawl.normalizers.hf_card import parse_card
 from mlentory_crawl.normalizers.huggingface import normalize
 
@@ -139,20 +138,9 @@ def _card_inputs() -> list[tuple[str, str, RawRecord]]:
 
 def _check(record: FAIR4MLRecord) -> list[str]:
     """Problems that make a record count as not validating."""
-    problems = []
     primary = record.primary
-    if not isinstance(primary, MLModel):
-        problems.append(f"primary is {primary.type_name}")
-    if not primary.name or not primary.url or not primary.identifier:
-        problems.append("primary lacks name/url/identifier")
-    doc = record.to_jsonld()
-    doc.pop("@context")
-    if FAIR4MLRecord.model_validate(doc) != record:
-        problems.append("JSON-LD round trip differs")
-    graph = Graph().parse(data=record_to_turtle(record), format="turtle")
-    if len(graph) == 0:
-        problems.append("empty Turtle graph")
-    return problems
+    problems = [] if isinstance(primary, MLModel) else [f"primary is {primary.type_name}"]
+    return problems + record_problems(record)
 
 
 def _run() -> list[Outcome]:
@@ -189,16 +177,10 @@ def _report(outcomes: list[Outcome]) -> str:
         ]
         lines += ["", f"MLModel field coverage ({group}: {len(chosen)} records)"]
         lines.append(f"{'field':<28} {'present':>9} {'share':>7}")
-        for name in MLModel.model_fields:
-            if name in ("id", "type"):
-                continue
-            present = sum(getattr(m, name) not in (None, [], "") for m in chosen)
+        for name, present in field_coverage(MLModel, chosen):
             share = present / len(chosen) if chosen else 0.0
             lines.append(f"{name:<28} {f'{present}/{len(chosen)}':>9} {share:>7.0%}")
-    notes: dict[str, int] = {}
-    for outcome in outcomes:
-        for note in outcome.record.provenance.notes if outcome.record else []:
-            notes[note] = notes.get(note, 0) + 1
+    notes = note_counts(o.record for o in outcomes)
     lines += ["", "data-quality notes (records)"]
     lines += [f"{count:>5}  fair4ml/{note}" for note, count in sorted(notes.items())]
     nodes = sum(len(o.record.graph) for o in outcomes if o.record)

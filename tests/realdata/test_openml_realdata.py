@@ -32,12 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rdflib import Graph
+from realdata_support import field_coverage, note_counts, record_problems
 
 from mlentory_crawl.identity import Minter
 from mlentory_crawl.items.fair4ml import FAIR4MLRecord
 from mlentory_crawl.items.raw import RawRecord
-from mlentory_crawl.items.rdf import record_to_turtle
 from mlentory_crawl.normalizers import NormalizationError
 from mlentory_crawl.normalizers.common import as_dict, dict_list
 from mlentory_crawl.normalizers.openml import normalize
@@ -167,20 +166,6 @@ def _swagger_inputs(skipped: list[str]) -> list[tuple[str, RawRecord]]:
     return out
 
 
-def _check(record: FAIR4MLRecord) -> list[str]:
-    problems = []
-    primary = record.primary
-    if not primary.name or not primary.url or not primary.identifier:
-        problems.append("primary lacks name/url/identifier")
-    doc = record.to_jsonld()
-    doc.pop("@context")
-    if FAIR4MLRecord.model_validate(doc) != record:
-        problems.append("JSON-LD round trip differs")
-    if len(Graph().parse(data=record_to_turtle(record), format="turtle")) == 0:
-        problems.append("empty Turtle graph")
-    return problems
-
-
 def _run(inputs: list[tuple[str, RawRecord]]) -> list[Outcome]:
     minter = Minter()
     outcomes = []
@@ -188,7 +173,7 @@ def _run(inputs: list[tuple[str, RawRecord]]) -> list[Outcome]:
         outcome = Outcome(label=label, kind=raw.kind)
         try:
             outcome.record = normalize(raw, minter)
-            outcome.problems = _check(outcome.record)
+            outcome.problems = record_problems(outcome.record)
         except NormalizationError as exc:
             outcome.rejected = str(exc)
         except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
@@ -237,17 +222,11 @@ def _report(outcomes: list[Outcome], skipped: list[str], speed: tuple[int, float
         cls = type(chosen[0])
         lines += ["", f"{cls.__name__} field coverage ({kind}: {len(chosen)} records)"]
         lines.append(f"{'field':<28} {'present':>9} {'share':>7}")
-        for name in cls.model_fields:
-            if name in ("id", "type"):
-                continue
-            present = sum(getattr(n, name) not in (None, [], "") for n in chosen)
+        for name, present in field_coverage(cls, chosen):
             if present:
                 share = present / len(chosen)
                 lines.append(f"{name:<28} {f'{present}/{len(chosen)}':>9} {share:>7.0%}")
-    notes: dict[str, int] = {}
-    for outcome in outcomes:
-        for note in outcome.record.provenance.notes if outcome.record else []:
-            notes[note] = notes.get(note, 0) + 1
+    notes = note_counts(o.record for o in outcomes)
     if notes:
         lines += ["", "data-quality notes (records)"]
         lines += [f"{note:<40} {count:>5}" for note, count in sorted(notes.items())]

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from rdflib import Graph, Namespace, URIRef
+from rdflib import Namespace, URIRef
 from rdflib.namespace import RDF
+from replay_crawl import crawl_env, jsonl, run_crawl, turtle_graph
 from scrapy import Request
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
@@ -72,7 +71,7 @@ async def first(spider: BioImageIOSpider) -> list[Any]:
     return [request async for request in spider.start()]
 
 
-def test_start_requests_the_first_index_page() -> None:
+def test_start_yields_the_first_index_page() -> None:
     spider = make_spider()
     (request,) = asyncio.run(first(spider))
     parts = urlsplit(request.url)
@@ -325,7 +324,6 @@ def test_bad_endpoint_setting_fails_early() -> None:
 
 # -- end to end: scrapy crawl against the replay server -----------------------------------------
 
-REPO = Path(__file__).resolve().parents[2]
 ZOO = "https://bioimage.io/#/artifacts/"
 FAIR4ML_NS = Namespace("https://w3id.org/fair4ml#")
 SCHEMA_NS = Namespace("http://schema.org/")
@@ -334,30 +332,11 @@ SCHEMA_NS = Namespace("http://schema.org/")
 def crawl(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], ReplayServer]:
     """Run ``scrapy crawl bioimageio`` against the packaged replay sample."""
     with ReplayServer(sample_root("bioimageio")) as server:
-        env = {
-            **os.environ,
-            "BIOIMAGEIO_ENDPOINT": server.url,
-            "BIOIMAGEIO_PAGE_SIZE": "3",
-            "DATA_DIR": str(tmp_path),
-            "JOB_ID": "e2e-bio",
-            "LOG_LEVEL": "INFO",
-        }
-        env.pop("NEO4J_URI", None)
-        env.pop("ELASTICSEARCH_URL", None)
-        command = [sys.executable, "-m", "scrapy", "crawl", "bioimageio", *args]
-        command += ["-s", "AUTOTHROTTLE_ENABLED=0"]
-        proc = subprocess.run(
-            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        env = crawl_env(
+            tmp_path, "e2e-bio", BIOIMAGEIO_ENDPOINT=server.url, BIOIMAGEIO_PAGE_SIZE="3"
         )
-    assert proc.returncode == 0, proc.stderr[-4000:]
+        proc = run_crawl("bioimageio", env, *args)
     return proc, server
-
-
-def jsonl(folder: Path) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = []
-    for part in sorted(folder.glob("*.jsonl")):
-        lines += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines()]
-    return lines
 
 
 @pytest.mark.slow
@@ -375,11 +354,7 @@ def test_replay_crawl_writes_valid_json_and_turtle(tmp_path: Path) -> None:
     assert [q["record"]["source_id"] for q in quarantined] == ["bioimage-io/broken-yak"]
     assert "rdf.yaml is not valid YAML" in quarantined[0]["reason"]
 
-    graph = Graph()
-    parts = sorted((tmp_path / "rdf" / "bioimageio" / "e2e-bio").glob("*.ttl"))
-    assert parts
-    for part in parts:
-        graph.parse(part, format="turtle")
+    graph = turtle_graph(tmp_path / "rdf" / "bioimageio" / "e2e-bio")
     walrus, fjord = URIRef(ZOO + "amber-walrus"), URIRef(ZOO + "misty-fjord")
     assert (walrus, RDF.type, FAIR4ML_NS.MLModel) in graph
     assert (fjord, RDF.type, SCHEMA_NS.Dataset) in graph

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rdflib import RDF, Graph, Namespace, URIRef
+from rdflib import RDF, Namespace, URIRef
+from replay_crawl import crawl_env, jsonl, run_crawl, turtle_graph
 from scrapy import Request
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.settings import Settings
@@ -48,7 +46,7 @@ def page(name: str, url: str | None = None, **kwargs: Any) -> HtmlResponse:
     return HtmlResponse(request.url, body=body, encoding="utf-8", request=request, **kwargs)
 
 
-async def start_requests(spider: JsonLdSpider) -> list[Request]:
+async def started(spider: JsonLdSpider) -> list[Request]:
     return [r async for r in spider.start()]
 
 
@@ -84,7 +82,7 @@ def test_urls_file_and_sitemap_arguments(tmp_path: Path) -> None:
     )
     assert spider.args.urls == (f"{HOST}/a?x=1,2", f"{HOST}/c")
     assert spider.args.file == (f"{HOST}/b", f"{HOST}/a?x=1,2")
-    requests = run(start_requests(spider))
+    requests = run(started(spider))
     assert [r.url for r in requests] == [
         f"{HOST}/a?x=1,2", f"{HOST}/c", f"{HOST}/b", f"{HOST}/sitemap.xml",
     ]  # fmt: skip
@@ -161,7 +159,7 @@ def test_never_and_always() -> None:
     assert list(never.parse_page(page("models/plain.html"))) == []
     assert stats(never)["source/jsonld/pages/no_jsonld"] == 1
     always = make_spider(urls=f"{HOST}/a", render="always", wait="load")
-    (request,) = run(start_requests(always))
+    (request,) = run(started(always))
     assert request.meta == {
         "playwright": True,
         "playwright_page_goto_kwargs": {"wait_until": "load"},
@@ -259,24 +257,9 @@ def test_sitemap_index_urlset_robots_match_and_limit() -> None:
 def crawl(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], ReplayServer]:
     """Run ``scrapy crawl jsonld`` against the packaged sample site (``{base}`` in args)."""
     with ReplayServer(sample_root("jsonld")) as server:
-        env = {**os.environ, "DATA_DIR": str(tmp_path), "JOB_ID": "e2e-jsonld", "LOG_LEVEL": "INFO"}
-        env.pop("NEO4J_URI", None)
-        env.pop("ELASTICSEARCH_URL", None)
-        command = [sys.executable, "-m", "scrapy", "crawl", "jsonld"]
-        command += [a.replace("{base}", server.url) for a in args]
-        command += ["-s", "AUTOTHROTTLE_ENABLED=0"]
-        proc = subprocess.run(
-            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-        )
-    assert proc.returncode == 0, proc.stderr[-4000:]
+        env = crawl_env(tmp_path, "e2e-jsonld")
+        proc = run_crawl("jsonld", env, *(a.replace("{base}", server.url) for a in args))
     return proc, server
-
-
-def jsonl(folder: Path) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = []
-    for part in sorted(folder.glob("*.jsonl")):
-        lines += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines()]
-    return lines
 
 
 @pytest.mark.slow
@@ -311,11 +294,7 @@ def test_replay_crawl_of_a_sitemap_writes_valid_json_and_turtle(tmp_path: Path) 
     ]
     assert "unparseable JSON-LD" in quarantined[0]["reason"]
 
-    graph = Graph()
-    parts = sorted((tmp_path / "rdf" / "jsonld" / "e2e-jsonld").glob("*.ttl"))
-    assert parts
-    for part in parts:
-        graph.parse(part, format="turtle")
+    graph = turtle_graph(tmp_path / "rdf" / "jsonld" / "e2e-jsonld")
     net = URIRef(f"{base}/models/zoo-graph.html#planktonnet")
     small = URIRef(f"{base}/models/zoo-graph.html#planktonnet-small")
     assert (net, RDF.type, FAIR4ML_NS.MLModel) in graph

@@ -6,15 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import Literal, Namespace, URIRef
 from rdflib.namespace import RDF
+from replay_crawl import crawl_env, jsonl, run_crawl, turtle_graph
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response, TextResponse
@@ -503,35 +502,23 @@ SCHEMA_NS = Namespace("http://schema.org/")
 OML = "https://www.openml.org/"
 
 
-def jsonl(folder: Path) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = []
-    for part in sorted(folder.glob("*.jsonl")):
-        lines += [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines()]
-    return lines
-
-
 @pytest.mark.slow
 def test_replay_crawl_writes_valid_json_and_turtle(tmp_path: Path) -> None:
     with ReplayServer(sample_root("openml")) as server:
-        env = {
-            **os.environ,
-            "OPENML_ENDPOINT": server.url,
-            "OPENML_APIKEY": "replay-s3cret-key",
-            "DATA_DIR": str(tmp_path),
-            "JOB_ID": "e2e-openml",
-            "LOG_LEVEL": "DEBUG",
-        }
-        env.pop("NEO4J_URI", None)
-        env.pop("ELASTICSEARCH_URL", None)
-        command = [sys.executable, "-m", "scrapy", "crawl", "openml"]
-        command += ["-a", "page_size=2", "-a", "run_page_size=2"]
-        # only this spider's module is loaded, so a sibling spider being edited cannot break it
-        command += ["-s", "SPIDER_MODULES=mlentory_crawl.spiders.openml"]
-        command += ["-s", "AUTOTHROTTLE_ENABLED=0"]
-        proc = subprocess.run(
-            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        env = crawl_env(
+            tmp_path,
+            "e2e-openml",
+            "DEBUG",
+            OPENML_ENDPOINT=server.url,
+            OPENML_APIKEY="replay-s3cret-key",
         )
-    assert proc.returncode == 0, proc.stderr[-4000:]
+        proc = run_crawl(
+            "openml",
+            env,
+            *("-a", "page_size=2", "-a", "run_page_size=2"),
+            # only this spider's module is loaded, so a sibling spider being edited cannot break it
+            *("-s", "SPIDER_MODULES=mlentory_crawl.spiders.openml"),
+        )
     lines = jsonl(tmp_path / "normalized" / "openml" / "e2e-openml")
     parsed = [FAIR4MLRecord.model_validate(line) for line in lines]
     assert sorted(r.primaryTopic for r in parsed) == sorted(
@@ -543,11 +530,7 @@ def test_replay_crawl_writes_valid_json_and_turtle(tmp_path: Path) -> None:
     )
     assert not (tmp_path / "quarantine" / "openml").exists()
 
-    graph = Graph()
-    parts = sorted((tmp_path / "rdf" / "openml" / "e2e-openml").glob("*.ttl"))
-    assert parts
-    for part in parts:
-        graph.parse(part, format="turtle")
+    graph = turtle_graph(tmp_path / "rdf" / "openml" / "e2e-openml")
     pipeline, run = URIRef(OML + "f/101"), URIRef(OML + "r/5001")
     credit = URIRef(OML + "d/31")
     assert (pipeline, RDF.type, FAIR4ML_NS.MLModel) in graph

@@ -14,6 +14,7 @@ from test_graph_rows import (
     HOSTILE,
     LICENSE,
     MODEL,
+    PAPER,
     TASK,
     record,
 )
@@ -64,7 +65,7 @@ def test_document_fields_follow_the_record() -> None:
     assert src["source"] == "huggingface" and src["retrievedAt"].startswith("2026-01-02T03:04:05")
     assert src["license"] == [{"iri": LICENSE, "name": "Apache-2.0", "code": "Apache-2.0"}]
     assert src["mlTask"][0]["code"] == "question-answering" and src["mlTask"][0]["iri"] == TASK
-    assert src["trainedOn"][0]["name"] == HOSTILE  # hostile text unchanged
+    assert "trainedOn" not in src and "citation" not in src  # only in the views
     assert src["datasets"] == [{"iri": DATASET, "name": HOSTILE, "role": "trainedOn"}]
     assert {(b["iri"], b["relation"]) for b in src["baseModels"]} == {
         (BASE_MODEL, "fineTunedFrom"),
@@ -81,6 +82,7 @@ def test_document_fields_follow_the_record() -> None:
         }
     ]
     assert "hasEvaluation" not in src
+    assert src["papers"] == [{"iri": PAPER, "name": "A paper", "role": "citation"}]
 
 
 def test_every_document_field_is_mapped_with_core_types() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from scrapy.settings import Settings
 
@@ -17,15 +19,14 @@ from mlentory_crawl.items.fair4ml import (
     PropertyValue,
 )
 from mlentory_crawl.items.vocab import TERMS
+from mlentory_crawl.sinks.graph_rows import GraphBatch, record_rows
 from mlentory_crawl.sinks.neo4j import (
     EDGE_PROPERTIES,
     LINK_PROPERTIES,
-    GraphBatch,
     Neo4jConfig,
     edge_query,
     language_iri,
     node_query,
-    record_rows,
     rel_type,
 )
 
@@ -173,7 +174,7 @@ def test_dates_are_sent_as_text_and_stored_as_datetimes() -> None:
     assert rows.record_row["props"]["retrievedAt"] == "2026-01-02T03:04:05+00:00"
     query = node_query(("Dataset",))
     for name in ("dateCreated", "dateModified", "datePublished", "retrievedAt"):
-        assert f"n.`{name}` = datetime(n.`{name}`)" in query
+        assert f"`{name}`: coalesce(datetime(props.`{name}`), n.`{name}`)" in query
 
 
 def test_generated_cypher_is_parameterized() -> None:
@@ -196,3 +197,16 @@ def test_config_reads_and_validates() -> None:
         Neo4jConfig.from_settings(Settings({"NEO4J_URI": "bolt://h", "NEO4J_BATCH_SIZE": "0"}))
     with pytest.raises(ConfigError, match="number"):
         Neo4jConfig.from_settings(Settings({"NEO4J_URI": "bolt://h", "NEO4J_FLUSH_INTERVAL": "x"}))
+
+
+def test_a_batch_keeps_the_newest_harvest_of_a_record() -> None:
+    newer = record()
+    older = newer.model_copy(
+        update={
+            "provenance": newer.provenance.model_copy(
+                update={"retrievedAt": datetime(2025, 1, 1, tzinfo=UTC)}
+            )
+        }
+    )
+    batch = GraphBatch([record_rows(newer, BASE), record_rows(older, BASE)])
+    assert [r.retrieved_at for r in batch.records] == ["2026-01-02T03:04:05+00:00"]

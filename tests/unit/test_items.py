@@ -118,7 +118,11 @@ def test_turtle_uses_official_namespaces_and_provenance() -> None:
     graph = Graph().parse(data=ttl, format="turtle")
     model = URIRef(MODEL)
     assert (model, FAIR4ML.fineTunedFrom, URIRef("https://huggingface.co/acme/base")) in graph
-    assert (model, FAIR4ML.trainedOn, URIRef("https://huggingface.co/datasets/acme/corpus")) in graph
+    assert (
+        model,
+        FAIR4ML.trainedOn,
+        URIRef("https://huggingface.co/datasets/acme/corpus"),
+    ) in graph
     assert (model, SCHEMA.citation, URIRef("https://arxiv.org/abs/2401.00001")) in graph
     assert (model, SCHEMA.description, Literal("Ein kleines Modell — für Tests")) in graph
     rec = URIRef(record.id)

@@ -153,7 +153,9 @@ def test_paper_known_only_to_pwc_uses_its_normalised_page() -> None:
     assert paper.url == "https://www.example.org/proceedings/only-on-pwc.html"
     assert paper.sameAs == []
     assert paper.isBasedOn == ["https://paperswithcode.com/paper/badger-nets"]
-    assert isinstance(node(record, "https://paperswithcode.com/paper/badger-nets"), ScholarlyArticle)
+    assert isinstance(
+        node(record, "https://paperswithcode.com/paper/badger-nets"), ScholarlyArticle
+    )
     assert paper.author == [] and paper.keywords == [] and paper.datePublished is None
 
 
@@ -525,7 +527,11 @@ def test_metric_value(value: Any, expected: Any) -> None:
     ("value", "section", "expected"),
     [
         ("https://paperswithcode.com/paper/x", "paper", "https://paperswithcode.com/paper/x"),
-        ("http://www.PapersWithCode.com/paper/x/?a=1#b", "paper", "https://paperswithcode.com/paper/x"),
+        (
+            "http://www.PapersWithCode.com/paper/x/?a=1#b",
+            "paper",
+            "https://paperswithcode.com/paper/x",
+        ),
         ("/dataset/squad", "dataset", "https://paperswithcode.com/dataset/squad"),
         ("https://paperswithcode.com/dataset/squad", "paper", None),
         ("https://paperswithcode.com/paper/", "paper", None),
@@ -544,3 +550,24 @@ def test_repository_urls() -> None:
     assert repo_iri("https://code.example.org:8443/x/y/") == "https://code.example.org:8443/x/y"
     assert repo_iri("git@github.com:a/b.git") is None
     assert repo_root("https://github.com/a/b/blob/0abc/x.py#L3") == "https://github.com/a/b"
+
+
+def test_converted_leaderboard_artefacts_are_cleaned() -> None:
+    row = {
+        "model_name": "Bi-LSTM\x02x\x03 (ours)",
+        "paper_title": "[2]",
+        "paper_url": "http://aclweb.org/anthology/D17-1120",
+        "metrics": {"F1": "64.8*"},
+    }
+    raw = RawRecord(
+        "paperswithcode", "k", "https://paperswithcode.com", "file:///e.json", "2026-01-01",
+        {"model_name": row["model_name"], "paper_url": row["paper_url"],
+         "results": [{"task": "WSD", "dataset": "Senseval", "row": row}]},
+        kind="model",
+    )  # fmt: skip
+    record = run(raw)
+    assert record.primary.name == "Bi-LSTMx (ours)"
+    paper = node(record, "http://aclweb.org/anthology/D17-1120")
+    assert paper.name is None  # "[2]" is a reference marker, not a title
+    (value,) = [n for n in record.graph if isinstance(n, PropertyValue)]
+    assert (value.value, value.description) == (64.8, "64.8*")

@@ -163,3 +163,26 @@ def test_refused_records_are_counted_and_quarantined(crawler: Crawler, tmp_path:
     assert lines[0]["reason"] == "mapping conflict"
     assert lines[0]["record"]["@id"] == feed[1].record.id
     assert part_files(tmp_path / "quarantine", "jsonl")[0].parent.name == "fake"
+
+
+def test_two_writes_in_flight_and_close_waits_for_them(crawler: Crawler) -> None:
+    sink = FakeSink()
+    active: list[int] = []
+    running = 0
+    original = sink.write_prepared
+
+    async def slow(prepared: list[Any], *, budget: float | None = None) -> WriteResult:
+        nonlocal running
+        running += 1
+        active.append(running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        return await original(prepared, budget=budget)
+
+    sink.write_prepared = slow  # type: ignore[method-assign]
+    pipe = StorePipeline(
+        crawler, sink, batch_size=2, flush_interval=60, label="Fake", max_inflight=2
+    )
+    run(pipe, items(9))
+    assert max(active) == 2 and running == 0
+    assert sum(len(b) for b in sink.batches) == 9 and crawler.stats.get_value("fake/batches") == 5
