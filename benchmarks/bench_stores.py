@@ -153,6 +153,30 @@ def records(start: int, count: int) -> Iterator[Any]:
         yield b.build(model)
 
 
+#: How to find each server's process on this machine (``scripts/services.sh`` starts them).
+SERVER_PATTERNS = {"neo4j": "Neo4jRunner", "es": "org.elasticsearch.bootstrap.Elasticsearch"}
+
+
+def server_pid(store: str) -> int | None:
+    """The local server process of ``store`` (``None`` when not found, e.g. in Docker)."""
+    out = subprocess.run(
+        ["pgrep", "-f", SERVER_PATTERNS[store]], capture_output=True, text=True, check=False
+    )
+    pids = out.stdout.split()
+    return int(pids[0]) if pids else None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of process ``pid`` so far (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss() -> tuple[int, int]:
     """(current, peak) resident set size in MB, from /proc."""
     fields = dict(
@@ -163,7 +187,7 @@ def rss() -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]) // 1024, int(fields["VmHWM"].split()[0]) // 1024
 
 
-async def push(store: str, count: int, batch: int) -> dict[str, Any]:
+async def push(store: str, count: int, batch: int, pid: int | None) -> dict[str, Any]:
     """Run ``count`` records through one store pipeline; return rates and RSS checkpoints."""
     from scrapy import Spider
     from scrapy.utils.test import get_crawler
@@ -200,24 +224,28 @@ async def push(store: str, count: int, batch: int) -> dict[str, Any]:
         async with gate:
             await pipe.process_item(item)
 
-    spent = generated = 0.0
+    spent = generated = client_cpu = server_cpu = 0.0
     checkpoints: dict[int, tuple[int, int]] = {}
     done = 0
     while done < count:
         t0 = time.perf_counter()
         chunk = [NormalizedItem(r) for r in records(done, min(CHUNK, count - done))]
-        t1 = time.perf_counter()
+        t1, c1, s1 = time.perf_counter(), time.process_time(), cpu_seconds(pid)
         await asyncio.gather(*(one(item) for item in chunk))
         spent += time.perf_counter() - t1
+        client_cpu += time.process_time() - c1
+        server_cpu += cpu_seconds(pid) - s1
         generated += t1 - t0
         done += len(chunk)
         del chunk
         for mark in CHECKPOINTS:
             if done == mark:
                 checkpoints[mark] = rss()
-    t1 = time.perf_counter()
+    t1, c1, s1 = time.perf_counter(), time.process_time(), cpu_seconds(pid)
     await pipe.close_spider()
     spent += time.perf_counter() - t1
+    client_cpu += time.process_time() - c1
+    server_cpu += cpu_seconds(pid) - s1
     stats = crawler.stats.get_stats()
     written = int(stats.get("neo4j/records_upserted", stats.get("es/docs_indexed", 0)) or 0)
     errors = {k: v for k, v in stats.items() if "/errors/" in k or k.endswith("records_unsent")}
@@ -229,14 +257,20 @@ async def push(store: str, count: int, batch: int) -> dict[str, Any]:
         "seconds": spent,
         "rate": written / spent,
         "generation_s": generated,
+        "client_cpu_s": client_cpu,
+        "server_cpu_s": server_cpu if pid is not None else None,
+        "rows": int(stats.get("neo4j/rows_upserted", 0) or 0),
         "rss": checkpoints,
         "final_rss": rss(),
         "errors": errors,
     }
 
 
-def reset() -> None:
-    """Delete what a previous run wrote (bench IRIs in Neo4j, the bench alias in ES)."""
+def reset(store: str) -> None:
+    """Delete what a previous run wrote (bench IRIs in Neo4j, or the bench alias in ES)."""
+    if store == "es":
+        reset_es()
+        return
     from neo4j import GraphDatabase
 
     mine = (
@@ -253,6 +287,10 @@ def reset() -> None:
             "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS",
         ):
             session.run(query, base=BASE).consume()
+
+
+def reset_es() -> None:
+    """Delete the indices behind the bench alias."""
     try:
         with urllib.request.urlopen(f"{ES_URL}/_cat/indices/{ALIAS}-*?format=json") as resp:
             indices = [i["index"] for i in json.loads(resp.read())]
@@ -276,6 +314,24 @@ def child(args: list[str]) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def print_cpu(run: dict[str, Any], unit: str) -> None:
+    """Where the CPU went: per record in the client and the server, and the rate that CPU
+    budget allows on this machine's cores (a ceiling: it assumes both stay fully busy)."""
+    n = run["written"] or 1
+    client = run["client_cpu_s"] / n * 1000
+    line = f"  CPU per record: client {client:.2f} ms"
+    if run.get("rows"):
+        line += f" ({run['rows'] / n:.1f} graph rows per model)"
+    if run["server_cpu_s"] is not None:
+        server = run["server_cpu_s"] / n * 1000
+        ceiling = (os.cpu_count() or 1) * 1000 / (client + server)
+        line += (
+            f", server {server:.2f} ms -> CPU-bound ceiling on {os.cpu_count()} cores "
+            f"~{ceiling:,.0f} {unit}/s"
+        )
+    print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=50_000)
@@ -283,20 +339,25 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--store", choices=("neo4j", "es"), help=argparse.SUPPRESS)
+    parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=("neo4j", "es"), help="measure one store (default: both)")
     opts = parser.parse_args()
     if opts.child:
-        print(json.dumps(asyncio.run(push(opts.store, opts.count, opts.batch))))
+        result = asyncio.run(push(opts.store, opts.count, opts.batch, opts.server_pid))
+        print(json.dumps(result))
         return
     print(
         f"corpus: {opts.count:,} synthetic HF model records (~15 nodes, ~20 relationships each); "
         f"{os.cpu_count()} CPUs; Neo4j {NEO4J_URI}, Elasticsearch {ES_URL}"
     )
-    for store in ("neo4j", "es"):
-        reset()
-        fast = child(["--store", store, "--count", str(opts.count), "--batch", str(opts.batch)])
-        reset()
-        naive = child(["--store", store, "--count", str(opts.naive), "--batch", "1"])
-        reset()
+    for store in (opts.only,) if opts.only else ("neo4j", "es"):
+        reset(store)
+        pid = server_pid(store)
+        common = ["--store", store] + (["--server-pid", str(pid)] if pid else [])
+        fast = child([*common, "--count", str(opts.count), "--batch", str(opts.batch)])
+        reset(store)
+        naive = child([*common, "--count", str(opts.naive), "--batch", "1"])
+        reset(store)
         name = "Neo4j" if store == "neo4j" else "Elasticsearch"
         unit = "models" if store == "neo4j" else "documents"
         print(
@@ -315,6 +376,7 @@ def main() -> None:
             for n, (_cur, peak) in sorted((int(k), v) for k, v in fast["rss"].items())
         )
         print(f"  peak RSS at corpus size -> {marks} (final RSS {fast['final_rss'][0]} MB)")
+        print_cpu(fast, unit)
         if fast["errors"] or naive["errors"]:
             print(f"  errors: {fast['errors'] or naive['errors']}")
 

@@ -14,13 +14,29 @@ class ConfigError(ValueError):
     """A setting has a value the project cannot use."""
 
 
-def _positive_int(settings: BaseSettings, name: str, default: int) -> int:
+def int_setting(
+    settings: BaseSettings,
+    name: str,
+    default: int,
+    *,
+    minimum: int = 1,
+    maximum: int | None = None,
+) -> int:
+    """An integer setting within ``minimum..maximum`` (``maximum=None``: no upper bound).
+
+    The one range check of the project's integer settings (file parts, page sizes, PwC sizes).
+
+    Raises:
+        ConfigError: the value is not an integer, or outside the range.
+    """
     try:
         value = settings.getint(name, default)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name} must be an integer, got {settings.get(name)!r}") from exc
-    if value < 1:
-        raise ConfigError(f"{name} must be >= 1, got {value}")
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be within {minimum}..{maximum}, got {value}")
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
     return value
 
 
@@ -49,7 +65,7 @@ class FilesConfig:
         data_dir = Path(str(settings.get("DATA_DIR") or "./data")).expanduser()
         return cls(
             data_dir=data_dir,
-            part_records=_positive_int(settings, "STORE_PART_RECORDS", 10000),
+            part_records=int_setting(settings, "STORE_PART_RECORDS", 10000),
             base_iri=base,
             raw_enabled=settings.getbool("RAW_STORE_ENABLED", True),
         )

@@ -7,17 +7,12 @@ size header and ``active.json`` are stale, fingerprints still in a write buffer 
 and in flight, or queued but not indexed, yet already marked as seen) and repeats others.
 
 :class:`JournalScheduler` (the ``SCHEDULER`` of this project) keeps its own journal, a SQLite
-database ``JOBDIR/resume.sqlite`` updated in one small transaction per accepted request:
-
-``seen``
-    the fingerprint of every request that went through duplicate filtering (it replaces
-    ``requests.seen``; filtering uses the crawler's ``REQUEST_FINGERPRINTER_CLASS``);
-``pending``
-    every accepted request, serialized like the disk queue does, until it is *done*: popped,
-    downloaded and its callback or errback output fully processed (every item through every
-    pipeline, every follow-up or retry request enqueued);
-``meta``
-    whether the last run stopped cleanly, and a checkpoint of ``spider.state``.
+database ``JOBDIR/resume.sqlite`` (:mod:`.resume_journal`) updated in one small transaction
+per accepted request: the fingerprints it has seen (it replaces ``requests.seen``; filtering
+uses the crawler's ``REQUEST_FINGERPRINTER_CLASS``), and every accepted request, serialized
+like the disk queue does (:mod:`.resume_restore`), until it is *done*: popped, downloaded and
+its callback or errback output fully processed (every item through every pipeline, every
+follow-up or retry request enqueued).
 
 Done requests leave ``pending`` only at *checkpoints*, taken when the scraper is idle (no
 callback running, no item in a pipeline) at most every ``RESUME_CHECKPOINT_INTERVAL`` seconds,
@@ -32,29 +27,29 @@ one consistent moment of the crawl. On the next start with the same ``JOBDIR``:
   stores skip the records they already hold (:class:`~mlentory_crawl.storage.PartWriter`).
 
 Requests are matched to their journal rows by ``request.meta["mlentory_resume_id"]``. Whether
-a popped request is still in flight is read from the engine's downloader (``active``) and
-scraper (``slot.active``/``slot.queue``): the engine moves a request between them without a
-gap, and a request in neither has been fully handled. Those attributes are not documented
-API; if a Scrapy upgrade removes them, the scheduler logs an error once and stops marking
-requests done, so resumes repeat more work but never lose any (``tests/unit/test_resume.py``
-checks them).
+a popped request is still in flight is read from the engine's downloader and scraper
+(:mod:`.resume_inflight`, the only code reading those undocumented attributes): if a Scrapy
+upgrade removes them, no request is marked done, so resumes repeat more work but never lose
+any.
 
 Settings: ``RESUME_JOURNAL_ENABLED`` (default on; only with ``JOBDIR``),
 ``RESUME_CHECKPOINT_INTERVAL`` (seconds, default 0.5). Stats: ``resume/checkpoints``,
 ``resume/unclean_resumes``, ``resume/requests_restored``, ``resume/unserializable``,
-``resume/journal_errors``. The guarantee and its limits: ``docs/resume.md``.
+``resume/journal_errors``, ``resume/restore_errors``. The guarantee and its limits:
+``docs/resume.md``.
+
+Modules: this one (the scheduler, ``SCHEDULER = "mlentory_crawl.resume.JournalScheduler"``,
+and the public names), :mod:`.resume_journal` (the SQLite journal), :mod:`.resume_restore`
+(stored forms, restoring after an unclean stop), :mod:`.resume_inflight` (what the engine
+still holds).
 """
 
 from __future__ import annotations
 
 import logging
 import pickle
-import shlex
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any, Self
 
@@ -62,207 +57,45 @@ from scrapy import Request, Spider, signals
 from scrapy.core.scheduler import Scheduler
 from scrapy.crawler import Crawler
 from scrapy.dupefilters import BaseDupeFilter, RFPDupeFilter
-from scrapy.settings import BaseSettings
 from scrapy.utils.job import job_dir
 from scrapy.utils.misc import load_object
-from scrapy.utils.request import request_from_dict
 from twisted.internet.defer import Deferred
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
-from mlentory_crawl.config import ConfigError, FilesConfig
+from mlentory_crawl.resume_inflight import HandledRequests, scraper_idle
+from mlentory_crawl.resume_journal import (
+    JOURNAL_FILE,
+    SCHEMA_VERSION,
+    JournalError,
+    RequestJournal,
+    ResumeConfig,
+    StopKind,
+)
+from mlentory_crawl.resume_restore import (
+    RESUME_ID_META,
+    SERIALIZATION_ERRORS,
+    dump_request,
+    dump_state,
+    has_scrapy_job_state,
+    load_request,
+    load_state,
+    put_state,
+    stores_to_reload,
+)
+
+__all__ = [
+    "JOURNAL_FILE",
+    "RESUME_ID_META",
+    "SCHEMA_VERSION",
+    "JournalError",
+    "JournalScheduler",
+    "RequestJournal",
+    "ResumeConfig",
+    "StopKind",
+]
 
 logger = logging.getLogger(__name__)
-
-JOURNAL_FILE = "resume.sqlite"
-"""The journal's file name inside ``JOBDIR``."""
-RESUME_ID_META = "mlentory_resume_id"
-"""``Request.meta`` key holding the request's journal id."""
-SCHEMA_VERSION = 1
-_SERIALIZATION_ERRORS = (ValueError, TypeError, AttributeError, pickle.PicklingError)
-
-
-class StopKind(Enum):
-    """How the previous run of a job ended, as the journal saw it."""
-
-    NEW = "new"
-    CLEAN = "clean"
-    UNCLEAN = "unclean"
-
-
-@dataclass(frozen=True)
-class ResumeConfig:
-    """``RESUME_*`` settings read once."""
-
-    enabled: bool
-    checkpoint_interval: float
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> ResumeConfig:
-        """Read and validate.
-
-        Raises:
-            ConfigError: ``RESUME_CHECKPOINT_INTERVAL`` is not a number in ``(0, 3600]``.
-        """
-        try:
-            interval = settings.getfloat("RESUME_CHECKPOINT_INTERVAL", 0.5)
-        except ValueError as exc:
-            raise ConfigError(f"RESUME_CHECKPOINT_INTERVAL must be a number: {exc}") from exc
-        if not 0 < interval <= 3600:
-            raise ConfigError(f"RESUME_CHECKPOINT_INTERVAL must be in (0, 3600], got {interval}")
-        return cls(
-            enabled=settings.getbool("RESUME_JOURNAL_ENABLED", True),
-            checkpoint_interval=interval,
-        )
-
-
-class JournalError(RuntimeError):
-    """The journal cannot be used (unknown schema version)."""
-
-
-class RequestJournal:
-    """The SQLite journal of one job (see the module docstring).
-
-    Writes are small WAL appends (``synchronous=NORMAL``): a killed process loses nothing it
-    committed; a power cut may lose the last transactions but never corrupts the journal.
-
-    Args:
-        path: the database file (``JOBDIR/resume.sqlite``).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db: sqlite3.Connection | None = None
-        self._next_id = 1
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        """The open connection."""
-        if self._db is None:
-            raise JournalError(f"journal {self.path} is not open")
-        return self._db
-
-    def open(self) -> StopKind:
-        """Open (creating if needed) and tell how the previous run ended."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None)
-        self._db = db
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")
-        db.execute("CREATE TABLE IF NOT EXISTS seen (fp BLOB PRIMARY KEY) WITHOUT ROWID")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY, request BLOB NOT NULL)"
-        )
-        version = self._meta("version")
-        if version is None:
-            self._set_meta("version", str(SCHEMA_VERSION))
-        elif int(version) > SCHEMA_VERSION:
-            raise JournalError(f"{self.path} has journal version {version}; this code reads 1")
-        stored_next = int(self._meta("next_id") or 1)
-        (max_id,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM pending").fetchone()
-        self._next_id = max(stored_next, int(max_id) + 1)
-        clean = self._meta("clean")
-        if clean is None:
-            return StopKind.NEW
-        return StopKind.CLEAN if str(clean) == "1" else StopKind.UNCLEAN
-
-    def _meta(self, key: str) -> Any:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def _set_meta(self, key: str, value: Any) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-    def add(
-        self, fingerprint: bytes | None, serialize: Callable[[int], bytes | None]
-    ) -> int | None:
-        """Record one request, unless its fingerprint was seen before.
-
-        Args:
-            fingerprint: the request fingerprint, or ``None`` when the request is not
-                filtered (``dont_filter``).
-            serialize: builds the stored form from the request's new journal id; ``None``
-                means it cannot be stored (its fingerprint is still recorded).
-
-        Returns:
-            The journal id, or ``None`` when the fingerprint was already seen.
-        """
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if fingerprint is not None:
-                cur = db.execute("INSERT OR IGNORE INTO seen (fp) VALUES (?)", (fingerprint,))
-                if cur.rowcount == 0:
-                    db.execute("ROLLBACK")
-                    return None
-            request_id = self._next_id
-            blob = serialize(request_id)
-            if blob is not None:
-                db.execute("INSERT INTO pending (id, request) VALUES (?, ?)", (request_id, blob))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        self._next_id = request_id + 1
-        return request_id
-
-    def checkpoint(self, done: Iterable[int], state: bytes | None, *, clean: bool = False) -> None:
-        """Forget done requests and store ``spider.state``, in one transaction.
-
-        Args:
-            done: journal ids of requests fully handled since the last checkpoint.
-            state: the pickled ``spider.state`` (``None``: keep the stored one).
-            clean: also record that the run stopped cleanly.
-        """
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany("DELETE FROM pending WHERE id = ?", ((i,) for i in done))
-            if state is not None:
-                self._set_meta("state", state)
-            self._set_meta("next_id", str(self._next_id))
-            if clean:
-                self._set_meta("clean", "1")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    def mark_running(self) -> None:
-        """Record that a run is in progress (an unclean stop from now on is detectable)."""
-        self._set_meta("clean", "0")
-
-    def pending(self) -> Iterator[tuple[int, bytes]]:
-        """The pending requests, oldest first: ``(journal id, stored form)``."""
-        yield from self.db.execute("SELECT id, request FROM pending ORDER BY id")
-
-    def pending_count(self) -> int:
-        """How many requests are pending."""
-        (count,) = self.db.execute("SELECT COUNT(*) FROM pending").fetchone()
-        return int(count)
-
-    def state(self) -> bytes | None:
-        """The ``spider.state`` of the last checkpoint, pickled."""
-        value = self._meta("state")
-        return bytes(value) if value is not None else None
-
-    def close(self) -> None:
-        """Close the database."""
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-
-def _has_scrapy_job_state(jobdir: Path) -> bool:
-    """Whether ``jobdir`` holds state of a run made without the journal."""
-    seen = jobdir / "requests.seen"
-    queue = jobdir / "requests.queue"
-    return (
-        (seen.is_file() and seen.stat().st_size > 0)
-        or (jobdir / "spider.state").is_file()
-        or (queue.is_dir() and any(queue.iterdir()))
-    )
 
 
 class JournalScheduler(Scheduler):
@@ -289,11 +122,9 @@ class JournalScheduler(Scheduler):
         self.filtering = filtering
         self.checkpoint_interval = checkpoint_interval
         self.stop_kind = StopKind.NEW
-        self._in_progress: dict[Request, int] = {}
-        self._done: list[int] = []
+        self._handled = HandledRequests()
         self._checkpoint_wanted = False
         self._ticker: LoopingCall | None = None
-        self._internals_missing = False
         self._warned_unserializable = False
         self._journal_failed = False
 
@@ -307,7 +138,7 @@ class JournalScheduler(Scheduler):
         if not jobdir or not config.enabled:
             return super().from_crawler(crawler)
         path = Path(jobdir)
-        if not (path / JOURNAL_FILE).exists() and _has_scrapy_job_state(path):
+        if not (path / JOURNAL_FILE).exists() and has_scrapy_job_state(path):
             logger.warning(
                 "JOBDIR %s was started without the resume journal: resuming it with Scrapy's "
                 "own state only (a SIGKILL may lose or repeat requests; see docs/resume.md)",
@@ -377,12 +208,12 @@ class JournalScheduler(Scheduler):
         if self._ticker is not None and self._ticker.running:
             self._ticker.stop()
         result = super().close(reason)
-        self._sweep()
-        clean = not self._in_progress and not self._journal_failed
+        self._handled.sweep(self._engine)
+        clean = not self._handled.in_progress and not self._journal_failed
         pending: int | str = "?"
         try:
-            self.journal.checkpoint(self._done, self._state_blob(), clean=clean)
-            self._done = []
+            self.journal.checkpoint(self._handled.done, self._state_blob(), clean=clean)
+            self._handled.done = []
             pending = self.journal.pending_count()
         except sqlite3.Error as exc:
             self._journal_error(exc)
@@ -427,7 +258,7 @@ class JournalScheduler(Scheduler):
         if request is not None and self.journal is not None:
             request_id = request.meta.get(RESUME_ID_META)
             if isinstance(request_id, int):
-                self._in_progress[request] = request_id
+                self._handled.popped(request, request_id)
         return request
 
     def has_pending_requests(self) -> bool:
@@ -447,10 +278,9 @@ class JournalScheduler(Scheduler):
         stats.inc_value("scheduler/enqueued")
 
     def _serialize(self, request: Request, request_id: int) -> bytes | None:
-        request.meta[RESUME_ID_META] = request_id
         try:
-            return pickle.dumps(request.to_dict(spider=self.spider), protocol=4)
-        except _SERIALIZATION_ERRORS as exc:
+            return dump_request(request, request_id, self.spider)
+        except SERIALIZATION_ERRORS as exc:
             self._inc("resume/unserializable")
             if not self._warned_unserializable:
                 self._warned_unserializable = True
@@ -467,13 +297,11 @@ class JournalScheduler(Scheduler):
         restored = 0
         for request_id, blob in self.journal.pending():
             try:
-                # Our own file in JOBDIR, trusted like Scrapy's pickled disk queue next to it.
-                request = request_from_dict(pickle.loads(blob), spider=spider)  # noqa: S301
+                request = load_request(blob, request_id, spider)
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the resume
                 self._inc("resume/restore_errors")
                 logger.error("Cannot restore journaled request %s: %s", request_id, exc)
                 continue
-            request.meta[RESUME_ID_META] = request_id
             self._push(request)
             restored += 1
         self._inc("resume/requests_restored", restored)
@@ -497,20 +325,13 @@ class JournalScheduler(Scheduler):
         if self.journal is None or self.stop_kind is StopKind.NEW:
             return
         try:
-            blob = self.journal.state()
-            # Our own file in JOBDIR, trusted like Scrapy's pickled spider.state next to it.
-            state = pickle.loads(blob) if blob is not None else None  # noqa: S301
+            state = load_state(self.journal.state())
         except (sqlite3.Error, pickle.UnpicklingError, EOFError) as exc:
             logger.error("Cannot restore spider.state from the resume journal: %s", exc)
             return
         if state is None:
             return
-        current = getattr(spider, "state", None)
-        if isinstance(current, dict) and isinstance(state, dict):
-            current.clear()
-            current.update(state)
-        else:
-            spider.state = state  # type: ignore[attr-defined]
+        put_state(spider, state)
         logger.debug("spider.state restored from the last resume checkpoint")
 
     # -- checkpoints ---------------------------------------------------------------------------
@@ -528,60 +349,27 @@ class JournalScheduler(Scheduler):
             "Resume checkpoints stopped: %s", failure.getErrorMessage(), exc_info=failure.value
         )
 
-    def _in_flight(self) -> set[Request] | None:
-        """Requests in the downloader or the scraper, or ``None`` if that cannot be known."""
-        engine = getattr(self.crawler, "engine", None)
-        try:
-            flying: set[Request] = set(engine.downloader.active)  # type: ignore[union-attr]
-            slot = engine.scraper.slot  # type: ignore[union-attr]
-            if slot is not None:
-                flying.update(slot.active)
-                flying.update(entry[1] for entry in slot.queue)
-        except AttributeError as exc:
-            if not self._internals_missing:
-                self._internals_missing = True
-                logger.error(
-                    "Cannot see the engine's in-flight requests (%s): no request is marked "
-                    "done, so a resume after a SIGKILL repeats this whole run (nothing lost)",
-                    exc,
-                )
-            return None
-        return flying
-
-    def _scraper_idle(self) -> bool:
-        engine = getattr(self.crawler, "engine", None)
-        slot = getattr(getattr(engine, "scraper", None), "slot", None)
-        return slot is None or bool(slot.is_idle())
-
-    def _sweep(self) -> None:
-        """Move requests that are no longer in flight to the done list."""
-        if not self._in_progress:
-            return
-        flying = self._in_flight()
-        if flying is None:
-            return
-        for request, request_id in list(self._in_progress.items()):
-            if request not in flying:
-                self._done.append(request_id)
-                del self._in_progress[request]
+    @property
+    def _engine(self) -> Any:
+        return getattr(self.crawler, "engine", None)
 
     def _try_checkpoint(self) -> None:
         if self.journal is None or self._journal_failed:
             self._checkpoint_wanted = False
             return
-        self._sweep()
-        if not self._done:
+        self._handled.sweep(self._engine)
+        if not self._handled.done:
             self._checkpoint_wanted = False
             return
-        if not self._scraper_idle():
+        if not scraper_idle(self._engine):
             self._checkpoint_wanted = True  # try again right after the next response
             return
         try:
-            self.journal.checkpoint(self._done, self._state_blob())
+            self.journal.checkpoint(self._handled.done, self._state_blob())
         except sqlite3.Error as exc:
             self._journal_error(exc)
             return
-        self._done = []
+        self._handled.done = []
         self._checkpoint_wanted = False
         self._inc("resume/checkpoints")
 
@@ -590,8 +378,8 @@ class JournalScheduler(Scheduler):
         if state is None:
             return None
         try:
-            return pickle.dumps(state, protocol=4)
-        except _SERIALIZATION_ERRORS as exc:
+            return dump_state(state)
+        except SERIALIZATION_ERRORS as exc:
             logger.warning("spider.state cannot be checkpointed (%s)", exc)
             return None
 
@@ -614,23 +402,9 @@ class JournalScheduler(Scheduler):
     def _warn_stores(self, spider: Spider, *, at_close: bool) -> None:
         """Name the ``scrapy load`` command that delivers batches a killed run held in memory."""
         assert self.crawler is not None
-        settings = self.crawler.settings
-        stores = [
-            name
-            for name, setting in (("Neo4j", "NEO4J_URI"), ("Elasticsearch", "ELASTICSEARCH_URL"))
-            if settings.get(setting)
-        ]
+        stores, command = stores_to_reload(self.crawler.settings, spider)
         if not stores:
             return
-        try:
-            data_dir = FilesConfig.from_settings(settings).data_dir.resolve()
-        except ConfigError:
-            data_dir = Path(str(settings.get("DATA_DIR") or "./data"))
-        source = str(getattr(spider, "source", "") or spider.name)
-        job = str(getattr(spider, "job_id", "") or "<job id>")
-        command = shlex.join(
-            ["scrapy", "load", "--source", source, "--job", job, "--data-dir", str(data_dir)]
-        )
         logger.warning(
             "%s: the killed run may have held records in memory that %s never received "
             "(the files have them). %s with:\n  %s",

@@ -15,7 +15,8 @@
 # Knobs: NEO4J_BOLT_PORT (7687), ES_PORT (9200), REDIS_PORT (6379), MLENTORY_SERVICES_DIR,
 #        NEO4J_RUNNER_PASSWORD (enables Neo4j auth, user neo4j), MLENTORY_ES_VERSION,
 #        MLENTORY_ES_BASE, MLENTORY_ES_INSTALL_ROOT, MLENTORY_ES_USER, MLENTORY_ES_HEAP (512m),
-#        MLENTORY_ES_JAVA_HOME, MLENTORY_NEO4J_JAVA_HOME,
+#        MLENTORY_ES_JAVA_HOME, MLENTORY_NEO4J_JAVA_HOME, MLENTORY_NEO4J_HEAP (1g),
+#        NEO4J_RUNNER_PAGECACHE_MB (512),
 #        MLENTORY_SERVICES_TIMEOUT (seconds to wait for each service to get ready, 300).
 set -euo pipefail
 
@@ -32,6 +33,9 @@ TIMEOUT="${MLENTORY_SERVICES_TIMEOUT:-300}"
 ES_VERSION="${MLENTORY_ES_VERSION:-8.19.21}"
 ES_USER="${MLENTORY_ES_USER:-mlentory-es}"
 ES_HEAP="${MLENTORY_ES_HEAP:-512m}"
+
+NEO4J_HEAP="${MLENTORY_NEO4J_HEAP:-1g}"
+export NEO4J_RUNNER_PAGECACHE_MB="${NEO4J_RUNNER_PAGECACHE_MB:-512}"
 
 RUNNER_SRC="$REPO/services/neo4j-runner"
 NEO4J_MAIN="org.mlentory.neo4jrunner.Neo4jRunner"
@@ -219,7 +223,7 @@ neo4j_up() {
     # The inner shell writes its own pid, then execs java: the pid file is the JVM's pid.
     # shellcheck disable=SC2016
     setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$pidfile" \
-        "$jh/bin/java" -Xms256m -Xmx768m -XX:+ExitOnOutOfMemoryError \
+        "$jh/bin/java" -Xms"$NEO4J_HEAP" -Xmx"$NEO4J_HEAP" -XX:+ExitOnOutOfMemoryError \
         --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
         --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true \
         -cp "$dir/runner-build/neo4j-runner.jar:$dir/runner-build/dependency/*" \

@@ -161,6 +161,9 @@ class GraphBatch:
     """
 
     records: list[RecordRows]
+    #: IRIs of the records already in the graph (only they can have relationships to clean
+    #: up); ``None``: assume all are.
+    stored: set[str] | None = None
 
     def __post_init__(self) -> None:
         newest: dict[str, RecordRows] = {}
@@ -172,9 +175,11 @@ class GraphBatch:
 
     def statements(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """``(cypher, parameters)`` in execution order, all for one transaction."""
-        slim = [{"iri": r.iri, "subjects": r.record_row["props"]["subjects"]} for r in self.records]
-        yield CLEAN_GONE_SUBJECTS, {"records": slim}
-        subjects = [s for r in self.records for s in r.subjects]
+        known = [r for r in self.records if self.stored is None or r.iri in self.stored]
+        if known:
+            slim = [{"iri": r.iri, "subjects": r.record_row["props"]["subjects"]} for r in known]
+            yield CLEAN_GONE_SUBJECTS, {"records": slim}
+        subjects = [s for r in known for s in r.subjects]
         if subjects:
             yield CLEAN_SUBJECTS, {"rows": subjects}
         primaries: dict[tuple[str, ...], list[dict[str, Any]]] = {}

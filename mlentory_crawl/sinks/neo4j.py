@@ -222,12 +222,12 @@ SCHEMA_STATEMENTS = (
     "CREATE CONSTRAINT record_iri IF NOT EXISTS FOR (n:Record) REQUIRE n.iri IS UNIQUE",
 )
 
-#: Records whose stored harvest is newer than the incoming one (they are skipped).
-FIND_STALE = """
+#: The incoming records already stored, and whether the stored harvest is newer (then the
+#: incoming one is skipped). Records not stored yet state no relationship to clean up.
+FIND_STORED = """
 UNWIND $records AS rec
 MATCH (x:Record {iri: rec.iri})
-WHERE x.retrievedAt > datetime(rec.retrievedAt)
-RETURN rec.iri AS iri
+RETURN rec.iri AS iri, x.retrievedAt > datetime(rec.retrievedAt) AS stale
 """
 
 # Shared tail: drop this record from r.records, delete r when no record states it any more,
@@ -329,6 +329,7 @@ def edge_query(rtype: str, has_relation: bool) -> str:
         "UNWIND row.ts AS target\n"
         "MATCH (t:Resource {iri: target})\n"
         f"MERGE (s)-[r:`{rtype}`{relation}]->(t)\n"
-        "WITH r, row WHERE r.records IS NULL OR NOT row.record IN r.records\n"
-        "SET r.records = coalesce(r.records, []) + row.record"
+        "ON CREATE SET r.records = [row.record]\n"
+        "WITH r, row WHERE NOT row.record IN r.records\n"
+        "SET r.records = r.records + row.record"
     )

@@ -21,7 +21,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError
 from mlentory_crawl import __version__
 from mlentory_crawl.items.fair4ml import FAIR4MLRecord
 from mlentory_crawl.sinks.graph_rows import GraphBatch, RecordRows, record_rows
-from mlentory_crawl.sinks.neo4j import FIND_STALE, SCHEMA_STATEMENTS, Neo4jConfig
+from mlentory_crawl.sinks.neo4j import FIND_STORED, SCHEMA_STATEMENTS, Neo4jConfig
 from mlentory_crawl.sinks.retry import Failure, StoreUnavailable, WriteResult, retry_async
 
 logger = logging.getLogger(__name__)
@@ -211,7 +211,8 @@ class Neo4jSink:
 
 
 async def _upsert_tx(tx: AsyncManagedTransaction, rows: list[RecordRows]) -> tuple[int, int, int]:
-    """The transaction function: skip stale records, then run every statement of the batch.
+    """The transaction function: skip stale records, then run every statement of the batch
+    (the cleanup ones only for records already stored).
 
     A record present twice in the batch (two harvests) keeps its newest version; the older
     one counts as stale, like a record older than the stored one.
@@ -222,11 +223,12 @@ async def _upsert_tx(tx: AsyncManagedTransaction, rows: list[RecordRows]) -> tup
         if held is None or r.retrieved_at >= held.retrieved_at:  # ISO UTC text sorts by time
             newest[r.iri] = r
     result = await tx.run(
-        FIND_STALE,
+        FIND_STORED,
         records=[{"iri": r.iri, "retrievedAt": r.retrieved_at} for r in newest.values()],
     )
-    stale = {row["iri"] for row in await result.data()}
-    batch = GraphBatch([r for r in newest.values() if r.iri not in stale])
+    stored = {row["iri"]: row["stale"] for row in await result.data()}
+    fresh = [r for r in newest.values() if not stored.get(r.iri)]
+    batch = GraphBatch(fresh, stored=set(stored))
     skipped = len(rows) - len(batch.records)
     if not batch.records:
         return skipped, 0, 0

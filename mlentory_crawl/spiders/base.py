@@ -139,7 +139,10 @@ class BaseSourceSpider(Spider):
 
     Shared plumbing: :attr:`progress` (counters under ``self.state[source]``, so limits
     survive a resume), :meth:`_inc` (``source/<source>/<key>`` stats), :meth:`read_json`, and
-    a close reason: set ``self._close_reason`` and the spider closes with it once idle.
+    a close reason: set ``self._close_reason`` and the spider closes with it once idle. A
+    reason ending in ``_failed`` (``list_page_failed``, ``dump_failed``, …) marks a failed
+    crawl, and ``scrapy crawl`` then exits 1 (:mod:`mlentory_crawl.commands.crawl`); use
+    another word for a normal early end (``limit``).
     """
 
     source: ClassVar[str] = ""

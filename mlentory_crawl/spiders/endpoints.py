@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from scrapy.settings import BaseSettings
 
-from mlentory_crawl.config import ConfigError
+from mlentory_crawl.config import ConfigError, int_setting
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,7 @@ class EndpointConfig:
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
             raise ConfigError(f"{name} must be an absolute http(s) URL, got {endpoint!r}")
-        try:
-            size = settings.getint(size_name, page_size)
-        except ValueError as exc:
-            raise ConfigError(f"{size_name} must be an integer: {exc}") from exc
-        if not 1 <= size <= max_page_size:
-            raise ConfigError(f"{size_name} must be within 1..{max_page_size}, got {size}")
+        size = int_setting(settings, size_name, page_size, maximum=max_page_size)
         return cls(endpoint=endpoint, page_size=size)
 
 

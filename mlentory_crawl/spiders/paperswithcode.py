@@ -38,14 +38,12 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Self
 
-from scrapy import Request, signals
+from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from scrapy.utils.asyncio import run_in_thread, sleep
 from twisted.python.failure import Failure
@@ -53,20 +51,21 @@ from twisted.python.failure import Failure
 from mlentory_crawl.config import ConfigError
 from mlentory_crawl.items.raw import Attachment, RawRecord
 from mlentory_crawl.normalizers.pwc_refs import PAPERS_ATTACHMENT
-from mlentory_crawl.spiders.base import BaseSourceSpider
+from mlentory_crawl.spiders.base import BaseSourceSpider, failed_url, header_text
 from mlentory_crawl.spiders.pwc_config import DumpSource, PwcArgs, PwcConfig, resolve_sources
 from mlentory_crawl.spiders.pwc_dumps import DUMPS, PaperIndex
-from mlentory_crawl.spiders.pwc_stream import Prepared, Stream, prepare, staged
+from mlentory_crawl.spiders.pwc_stream import Prepared, Stream, prepare, staged, take_chunk
 from mlentory_crawl.streaming import DumpFormatError, DumpReader
 
 logger = logging.getLogger(__name__)
 
-STAT = "source/paperswithcode"
-_CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
-
 
 class PapersWithCodeSpider(BaseSourceSpider):
-    """Streams the PapersWithCode archive dumps (see the module docstring)."""
+    """Streams the PapersWithCode archive dumps (see the module docstring).
+
+    Close reasons (set in ``_close_reason``, raised by the base class once idle): ``limit``
+    when a dump was cut by ``limit``, ``dump_failed`` when a dump could not be read to its end.
+    """
 
     name = "paperswithcode"
     source = "paperswithcode"
@@ -81,7 +80,6 @@ class PapersWithCodeSpider(BaseSourceSpider):
         self.streams: dict[str, Stream] = {}
         self.index: PaperIndex | None = None
         self._waiting: list[str] = []
-        self._close_reason: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -96,13 +94,7 @@ class PapersWithCodeSpider(BaseSourceSpider):
             )
         found, spider.missing = resolve_sources(location, spider.args.dumps)
         spider.sources = {s.dump: s for s in found}
-        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
-
-    def on_idle(self) -> None:
-        """Close with a telling reason (``limit``, ``dump_failed``) once all work is done."""
-        if self._close_reason:
-            raise CloseSpider(self._close_reason)
 
     def closed(self, reason: str) -> None:
         """Close the paper index and what an interrupted stream left open."""
@@ -110,9 +102,6 @@ class PapersWithCodeSpider(BaseSourceSpider):
             stream.close()
         if self.index is not None:
             self.index.close()
-
-    def _inc(self, key: str, count: int = 1) -> None:
-        self.crawler.stats.inc_value(f"{STAT}/{key}", count)
 
     # -- start ---------------------------------------------------------------------------------
 
@@ -242,7 +231,10 @@ class PapersWithCodeSpider(BaseSourceSpider):
             return
         self._inc("chunks")
         stream.chunks += 1
-        problem = self._take_chunk(stream, response, start)
+        content_range = header_text(response, "Content-Range") or ""
+        problem = take_chunk(
+            stream, response.status, content_range, response.body, start, self.config.chunk_bytes
+        )
         if problem == "missing":
             self._missing(dump, self.args.dumps is not None)
             stream.ended = True
@@ -257,42 +249,15 @@ class PapersWithCodeSpider(BaseSourceSpider):
         for request in self._next_dumps():
             yield request
 
-    def _take_chunk(self, stream: Stream, response: Response, start: int) -> str | None:
-        """Push a chunk's bytes; returns a problem (``"missing"`` or a reason) or ``None``."""
-        status, reader = response.status, stream.reader
-        if status in (404, 410):
-            return "missing" if start == 0 else f"HTTP {status} at byte {start}"
-        if status == 416:  # nothing at or after ``start``: the end of the file
-            reader.finish()
-            return None
-        if status == 200:
-            if start != 0:
-                return f"the server ignored Range at byte {start}"
-            reader.push(response.body)
-            reader.finish()
-            return None
-        if status != 206:
-            return f"unexpected HTTP {status} at byte {start}"
-        header = (response.headers.get("Content-Range") or b"").decode("latin-1").strip()
-        match = _CONTENT_RANGE.match(header)
-        if not match or int(match.group(1)) != start:
-            return f"bad Content-Range {header!r} for byte {start}"
-        reader.push(response.body)
-        stream.next_offset = int(match.group(2)) + 1
-        total = match.group(3)
-        if (total != "*" and stream.next_offset >= int(total)) or (
-            total == "*" and len(response.body) < self.config.chunk_bytes
-        ):
-            reader.finish()
-        return None
-
     async def chunk_failed(self, failure: Failure) -> AsyncIterator[Request | RawRecord]:
         """A chunk failed for good (network, 5xx after retries, size limit): the dump stops."""
         request: Request | None = getattr(failure, "request", None)
         kwargs = request.cb_kwargs if request is not None else {}
         stream = self.streams.get(str(kwargs.get("dump")))
         if stream is None or stream.token != kwargs.get("token") or stream.ended:
-            logger.error("A chunk request failed: %s", failure.getErrorMessage())
+            logger.error(
+                "A chunk request for %s failed: %s", failed_url(failure), failure.getErrorMessage()
+            )
             return
         message = failure.getErrorMessage()
         hint = " (download the dump and use -a path=...)" if "maxsize" in message.lower() else ""

@@ -19,7 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from scrapy.settings import BaseSettings
 from w3lib.url import file_uri_to_path
 
-from mlentory_crawl.config import ConfigError, FilesConfig
+from mlentory_crawl.config import ConfigError, FilesConfig, int_setting
 from mlentory_crawl.spiders.base import SpiderArgs
 from mlentory_crawl.spiders.pwc_dumps import DUMPS, SUFFIXES, dump_of_file, parse_dumps
 
@@ -71,18 +71,14 @@ class PwcConfig:
         Raises:
             ConfigError: a non-integer or too small size setting.
         """
-        values: dict[str, int] = {}
-        for name, default, low in (
-            ("PWC_CHUNK_BYTES", 16 << 20, 1024),
-            ("PWC_MAX_ELEMENT_MB", 256, 1),
-            ("PWC_MAX_PENDING_ITEMS", 1000, 1),
-        ):
-            try:
-                values[name] = settings.getint(name, default)
-            except ValueError as exc:
-                raise ConfigError(f"{name} must be an integer: {exc}") from None
-            if values[name] < low:
-                raise ConfigError(f"{name} must be >= {low}, got {values[name]}")
+        values = {
+            name: int_setting(settings, name, default, minimum=low)
+            for name, default, low in (
+                ("PWC_CHUNK_BYTES", 16 << 20, 1024),
+                ("PWC_MAX_ELEMENT_MB", 256, 1),
+                ("PWC_MAX_PENDING_ITEMS", 1000, 1),
+            )
+        }
         index = str(settings.get("PWC_PAPER_INDEX") or "").strip()
         data_dir = FilesConfig.from_settings(settings).data_dir
         state = data_dir / "index" / "paperswithcode"

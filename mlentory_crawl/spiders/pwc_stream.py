@@ -5,10 +5,14 @@ local file (or use the bytes an HTTP chunk pushed), parse, flatten evaluation-ta
 feed or consult the paper index and stage leaderboard rows. They return plain
 ``(kind, source_id, url, payload, resolved papers)`` tuples; the spider turns them into
 RawRecords on the reactor thread. A stream is used by one thread at a time.
+
+:func:`take_chunk` (reactor thread) checks one HTTP ``Range`` answer of a remote dump and
+pushes its bytes to the stream's parser.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +37,8 @@ BATCH_RECORDS = 500
 
 Prepared = tuple[str, str, str, Any, dict[str, Any]]
 """``(kind, source_id, url, payload, resolved papers)``."""
+
+_CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
 
 
 def _token() -> str:
@@ -136,6 +142,51 @@ def staged(stream: Stream, index: PaperIndex | None) -> list[Prepared]:
         return []
     groups = stream.stage.groups()
     return _resolve(stream, index, [model_record(key, rows) for key, rows in groups])
+
+
+def take_chunk(
+    stream: Stream, status: int, content_range: str, body: bytes, start: int, chunk_bytes: int
+) -> str | None:
+    """Push the bytes of one ``Range`` answer of a remote dump to the stream's parser.
+
+    Args:
+        stream: the dump's stream; ``next_offset`` moves past the bytes taken.
+        status: the HTTP status (404/410/416 arrive here as data).
+        content_range: the ``Content-Range`` header (empty when absent).
+        body: the response body.
+        start: the first byte asked for.
+        chunk_bytes: the size asked for (a shorter ``bytes …/*`` answer is the last one).
+
+    Returns:
+        ``None`` when the bytes were taken (or the end of the file was reached),
+        ``"missing"`` when the dump is not there, else the reason the dump must stop.
+    """
+    reader = stream.reader
+    if status in (404, 410):
+        return "missing" if start == 0 else f"HTTP {status} at byte {start}"
+    if status == 416:  # nothing at or after ``start``: the end of the file
+        reader.finish()
+        return None
+    if status == 200:
+        if start != 0:
+            return f"the server ignored Range at byte {start}"
+        reader.push(body)
+        reader.finish()
+        return None
+    if status != 206:
+        return f"unexpected HTTP {status} at byte {start}"
+    header = content_range.strip()
+    match = _CONTENT_RANGE.match(header)
+    if not match or int(match.group(1)) != start:
+        return f"bad Content-Range {header!r} for byte {start}"
+    reader.push(body)
+    stream.next_offset = int(match.group(2)) + 1
+    total = match.group(3)
+    if (total != "*" and stream.next_offset >= int(total)) or (
+        total == "*" and len(body) < chunk_bytes
+    ):
+        reader.finish()
+    return None
 
 
 def _elements(stream: Stream) -> list[Any]:

@@ -46,8 +46,9 @@ def test_a_store_down_at_start_stops_the_crawl_with_a_clear_error(
         )
     with ReplayServer(sample_root("huggingface")) as replay:
         env["HF_ENDPOINT"] = replay.url
-        _code, log = scrapy(["crawl", "huggingface"], env, timeout=120)
+        code, log = scrapy(["crawl", "huggingface"], env, timeout=120)
         assert replay.count() == 0, "no request may go out when a store is down"
+    assert code == 1, "a crawl stopped by an unusable store must exit non-zero"
     assert expected in log and "after 1s" in log
     assert f"'finish_reason': '{store}_unavailable'" in log
     assert "s3cret-pw" not in log

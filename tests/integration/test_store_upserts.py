@@ -164,8 +164,14 @@ def test_timer_flushes_a_partial_batch_while_the_crawl_runs(
 
     async def hook(index: int, _pipes: list[Any]) -> None:
         if index == 3:  # 3 records buffered (batch size 10): the timer must write them
-            await asyncio.sleep(1.0)
-            seen.append(graph.execute_query("MATCH (r:Record) RETURN count(r) AS c")[0][0]["c"])
+            count = 0
+            for _ in range(100):  # up to 10 s on a loaded machine; no more items meanwhile
+                await asyncio.sleep(0.1)
+                query = "MATCH (r:Record) RETURN count(r) AS c"
+                count = graph.execute_query(query)[0][0]["c"]
+                if count:
+                    break
+            seen.append(count)
 
     run_pipelines(settings, [make_record(i) for i in range(5)], hook=hook)
     assert seen == [3]

@@ -506,8 +506,10 @@ def test_reimport_of_unchanged_dumps_changes_nothing(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_replay_crawl_with_missing_and_truncated_dumps(tmp_path: Path) -> None:
     with ReplayServer(SAMPLE, scenario="missing") as server:
-        proc = run_crawl(tmp_path, {"PWC_DUMPS_URL": f"{server.url}/"})
+        proc = run_crawl(tmp_path, {"PWC_DUMPS_URL": f"{server.url}/"}, check=False)
+    assert proc.returncode == 1, proc.stderr[-4000:]  # a failure reason: scrapy crawl exits 1
     assert "'finish_reason': 'dump_failed'" in proc.stderr
+    assert "The paperswithcode crawl failed (finish_reason dump_failed)" in proc.stderr
     assert "'source/paperswithcode/dumps/missing': 1" in proc.stderr  # methods: 404
     assert "'source/paperswithcode/errors/malformed_dump': 1" in proc.stderr
     assert "dump evaluation-tables stopped after" in proc.stderr

@@ -225,7 +225,7 @@ def test_journal_off(
 
 
 def test_engine_internals_the_scheduler_reads_exist() -> None:
-    """``_in_flight`` reads these; a Scrapy upgrade that renames them must fail here."""
+    """``resume_inflight.in_flight`` reads these; a Scrapy upgrade renaming them fails here."""
     from scrapy.core.downloader import Downloader
 
     assert "self.active" in inspect.getsource(Downloader.__init__)

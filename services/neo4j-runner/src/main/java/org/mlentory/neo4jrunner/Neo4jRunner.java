@@ -47,6 +47,9 @@ public final class Neo4jRunner {
         int port = Integer.parseInt(portText.trim());
         String password = System.getenv("NEO4J_RUNNER_PASSWORD");
         boolean auth = password != null && !password.isEmpty();
+        // Page cache: large enough that a benchmark-sized graph (~1M nodes) stays in memory.
+        long pageCacheMb = Long.parseLong(
+                System.getenv().getOrDefault("NEO4J_RUNNER_PAGECACHE_MB", "512").trim());
 
         DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
                 .setConfig(BoltConnector.enabled, true)
@@ -54,7 +57,7 @@ public final class Neo4jRunner {
                 .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(GraphDatabaseSettings.auth_enabled, auth)
                 .setConfig(GraphDatabaseSettings.auth_minimum_password_length, 1)
-                .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(128))
+                .setConfig(GraphDatabaseSettings.pagecache_memory, ByteUnit.mebiBytes(pageCacheMb))
                 // never phone home (usage data collector): this machine only talks to loopback
                 .setConfig(GraphDatabaseSettings.udc_enabled, false)
                 // a throwaway dev/test server: don't wait 2 x 5 s for idle Bolt connections on stop
