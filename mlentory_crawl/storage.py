@@ -142,6 +142,8 @@ class PartWriter:
         part_records: records per part before rotating.
         dedupe: when the folder was left open by a killed process, skip records whose key
             is already in it (JSON lines: ``key_of``; Turtle: the record IRI).
+        dedupe_existing: with ``dedupe``, also skip records already in a folder that was
+            closed cleanly (for sources whose resumed jobs repeat work, such as re-read dumps).
         key_of: the key of a JSON-lines record (needed for ``dedupe`` of ``jsonl``).
         on_duplicate: called once per skipped record (e.g. to count it).
 
@@ -155,6 +157,7 @@ class PartWriter:
     ext: str
     part_records: int = 10000
     dedupe: bool = False
+    dedupe_existing: bool = False
     key_of: KeyOf | None = None
     on_duplicate: Callable[[], None] | None = None
     records_written: int = 0
@@ -174,12 +177,13 @@ class PartWriter:
         self.recovered = marker.exists()
         self._recover()
         self._index = _next_part_index(self.folder)
-        if self.dedupe and self.recovered and (self.ext == "ttl" or self.key_of is not None):
+        reopened = self.recovered or (self.dedupe_existing and self._index > 0)
+        if self.dedupe and reopened and (self.ext == "ttl" or self.key_of is not None):
             self._keys = KeyIndex(self._existing_keys())
             logger.info(
-                "Reopened %s after an unclean stop: %s record(s) already there are not "
-                "written again",
+                "Reopened %s after %s stop: %s record(s) already there are not written again",
                 self.folder,
+                "an unclean" if self.recovered else "a",
                 len(self._keys),
             )
         marker.write_text(f"{os.getpid()}\n", encoding="utf-8")

@@ -3,8 +3,11 @@
 Writers de-duplicate after an unclean stop: when a job folder still carries the marker of a
 killed process, the records already in it are not written again (``files/<area>/
 duplicates_skipped``), so the work a resumed crawl repeats leaves no duplicates
-(``docs/resume.md``). The folder of the spider's own source is reopened in a worker thread
-when the spider opens, so reading the keys of a large job never blocks the reactor.
+(``docs/resume.md``). A spider whose resumed jobs repeat work even after a clean stop (it
+sets ``repeats_records_on_resume = True``, e.g. one that re-reads dumps) gets the same
+de-duplication whenever its job folder already holds parts. The folder of the spider's own
+source is reopened in a worker thread when the spider opens, so reading the keys of a large
+job never blocks the reactor.
 """
 
 from __future__ import annotations
@@ -112,12 +115,16 @@ class PartStorePipeline:
             self._writers[source] = writer
         return writer
 
+    def _repeats_on_resume(self) -> bool:
+        return bool(getattr(self.crawler.spider, "repeats_records_on_resume", False))
+
     def _new_writer(self, folder: Path) -> PartWriter:
         writer = PartWriter(
             folder,
             self.ext,
             self.config.part_records,
             dedupe=True,
+            dedupe_existing=self._repeats_on_resume(),
             key_of=self.record_key,
             on_duplicate=self._count_duplicate,
         )
@@ -137,7 +144,10 @@ class PartStorePipeline:
         if source in self._writers:
             return None
         folder = self.folder(source)
-        if not (folder / WRITING_MARKER).exists():
+        reopened = (folder / WRITING_MARKER).exists() or (
+            self._repeats_on_resume() and folder.is_dir() and any(folder.glob("part-*"))
+        )
+        if not reopened:
             return None
         deferred: Deferred[PartWriter] = threads.deferToThread(self._new_writer, folder)
         return deferred.addCallback(self._adopt_writer, source)

@@ -30,8 +30,9 @@ are resolved through the on-disk paper index (:class:`~.pwc_dumps.PaperIndex`,
 disables it). Request budget over HTTP: ``ceil(size / PWC_CHUNK_BYTES)`` requests per dump.
 
 JOBDIR: requests carry plain data (dump name, offset, a stream token). Parser state is not
-persisted: a resumed job re-reads each dump from its start (records are idempotent, so the
-stores end up the same); chunk requests of the interrupted job are dropped as stale.
+persisted: a resumed job re-reads each dump from its start; the file pipelines skip the
+records the job already wrote (``repeats_records_on_resume``), and the stores' upserts are
+idempotent. Chunk requests of the interrupted job are dropped as stale.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class PapersWithCodeSpider(BaseSourceSpider):
 
     name = "paperswithcode"
     source = "paperswithcode"
+    #: A resumed job re-reads the dumps: the file pipelines skip the records already written.
+    repeats_records_on_resume = True
     args_model = PwcArgs
     args: PwcArgs
     config: PwcConfig

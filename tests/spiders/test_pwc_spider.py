@@ -504,6 +504,26 @@ def test_reimport_of_unchanged_dumps_changes_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_resumed_job_rereads_the_dumps_without_writing_records_twice(tmp_path: Path) -> None:
+    """The job folder already holds parts from a cleanly stopped run of the same job (what a
+    JOBDIR resume after Ctrl-C finds): the dumps are read again, no record is written twice."""
+    env = {"PWC_DUMPS_URL": str(SAMPLE / "dumps")}
+    run_crawl(tmp_path, env, job="resumed")
+    folders = {
+        area: tmp_path / area / "paperswithcode" / "resumed" for area in ("raw", "normalized")
+    }
+    before = {area: jsonl(folder) for area, folder in folders.items()}
+    triples = len(turtle(tmp_path / "rdf" / "paperswithcode" / "resumed"))
+    again = run_crawl(tmp_path, env, job="resumed")
+    assert "'files/normalized/duplicates_skipped': 19" in again.stderr
+    assert "'files/raw/duplicates_skipped'" in again.stderr
+    assert "'files/rdf/duplicates_skipped': 19" in again.stderr
+    assert {area: jsonl(folder) for area, folder in folders.items()} == before
+    assert len(before["normalized"]) == 19
+    assert len(turtle(tmp_path / "rdf" / "paperswithcode" / "resumed")) == triples
+
+
+@pytest.mark.slow
 def test_replay_crawl_with_missing_and_truncated_dumps(tmp_path: Path) -> None:
     with ReplayServer(SAMPLE, scenario="missing") as server:
         proc = run_crawl(tmp_path, {"PWC_DUMPS_URL": f"{server.url}/"}, check=False)

@@ -271,10 +271,17 @@ def test_writer_skips_what_a_killed_process_wrote(tmp_path: Path) -> None:
     assert not (folder / WRITING_MARKER).exists()
     assert sorted(o["id"] for o in iter_jsonl(part_files(folder, "jsonl"))) == [0, 1, 2, 3, 4]
 
-    # After a clean close nothing is repeated, so nothing is loaded or skipped.
+    # After a clean close nothing is repeated, so nothing is loaded or skipped ...
     later = PartWriter(folder, "jsonl", 2, dedupe=True, key_of=_key)
     assert not later.recovered and later.write_line(json.dumps({"id": 0}))
     later.close()
+    # ... unless the source repeats work on resume (it re-reads dumps).
+    rereads = PartWriter(folder, "jsonl", 2, dedupe=True, dedupe_existing=True, key_of=_key)
+    assert not rereads.recovered
+    assert not rereads.write_line(json.dumps({"id": 3}))
+    assert rereads.write_line(json.dumps({"id": 5}))
+    rereads.close()
+    assert rereads.duplicates_skipped == 1
 
 
 def test_turtle_writer_skips_by_record_iri(tmp_path: Path) -> None:
