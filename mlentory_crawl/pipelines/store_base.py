@@ -1,13 +1,17 @@
 """Base of the store pipelines: buffer records, flush by size and by time, report what's unsent.
 
-``process_item`` appends the FAIR4ML record of each :class:`NormalizedItem` to a buffer; when
-the buffer reaches the batch size it is swapped for an empty one *before* awaiting the write,
-so items arriving meanwhile fill the next batch. One write runs at a time (a lock), which gives
-back-pressure: a slow store slows the item flow instead of growing memory. A periodic task
-flushes a partial buffer every ``flush_interval`` seconds, and ``close_spider`` flushes the
-rest. A store that is down at start stops the crawl (``CloseSpider``) with a clear message; one
-that fails mid-crawl loses nothing: the files hold the records, and the ERROR at close names
-the ``scrapy load`` command that delivers them.
+``process_item`` turns the FAIR4ML record of each :class:`NormalizedItem` into what the store
+takes (rows, bulk lines) and appends it to a buffer; when the buffer reaches the batch size the
+batch is taken out and handed to a write task, so the items that arrive meanwhile are prepared
+and fill the next batch while the store works (Scrapy lets only ``CONCURRENT_ITEMS`` items wait
+in a pipeline, so a write awaited in ``process_item`` would leave the CPU idle). Writes run in
+order, at most ``max_inflight`` at a time, and at most one full batch waits for its turn: an
+item that would take out another waits, which gives back-pressure: a slow store slows the item
+flow instead of growing memory (bounded by ``batch_size * (max_inflight + 2)`` records). A
+periodic task flushes a partial buffer every ``flush_interval`` seconds, and ``close_spider``
+flushes the rest and waits for every write. A store that is down at start stops the crawl
+(``CloseSpider``) with a clear message; one that fails mid-crawl loses nothing: the files hold
+the records, and the ERROR at close names the ``scrapy load`` command that delivers them.
 """
 
 from __future__ import annotations
@@ -97,6 +101,8 @@ class StorePipeline:
         self._buffer: list[Any] = []
         self.max_inflight = max_inflight
         self._slots = asyncio.Semaphore(max_inflight)
+        self._room = asyncio.Semaphore(max_inflight + 1)  # batches taken out, not yet written
+        self._writes: set[asyncio.Task[None]] = set()
         self._inflight = 0
         self._timer: asyncio.Task[None] | None = None
         self._ticking = False
@@ -139,31 +145,47 @@ class StorePipeline:
         return item
 
     async def flush(self, full_only: bool = False) -> None:
-        """Write the buffer in batches (each taken out *before* awaiting its write).
+        """Hand the buffer to write tasks, batch by batch, in order.
 
-        At most ``max_inflight`` writes run at once; a caller waiting for a slot gives
-        back-pressure to the item flow.
+        Returns once the batches are taken out (not written: :meth:`drain` waits for that).
+        A caller finding no room (``max_inflight`` writes running and one batch waiting)
+        waits, which gives back-pressure to the item flow.
 
         Args:
-            full_only: write only full batches (size-triggered flushes); the timer and
-                ``close_spider`` also write a partial one.
+            full_only: take out only full batches (size-triggered flushes); the timer and
+                ``close_spider`` also take out a partial one.
         """
         while self._buffer and (not full_only or len(self._buffer) >= self.batch_size):
-            async with self._slots:
-                if not self._buffer or (full_only and len(self._buffer) < self.batch_size):
-                    return
-                batch = self._buffer[: self.batch_size]
-                self._buffer = self._buffer[self.batch_size :]
+            await self._room.acquire()
+            if not self._buffer or (full_only and len(self._buffer) < self.batch_size):
+                self._room.release()
+                return
+            batch = self._buffer[: self.batch_size]
+            self._buffer = self._buffer[self.batch_size :]
+            task = asyncio.get_running_loop().create_task(self._write_in_turn(batch))
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    async def _write_in_turn(self, batch: list[Any]) -> None:
+        try:
+            async with self._slots:  # FIFO: batches are written in the order taken out
                 self._inflight += 1
                 try:
                     await self._write(batch)
                 finally:
                     self._inflight -= 1
+        finally:
+            self._room.release()
+
+    async def drain(self) -> None:
+        """Wait until every batch taken out is written (or reported unsent)."""
+        while self._writes:
+            await asyncio.gather(*list(self._writes))
 
     async def _tick(self) -> None:
         while not self._closing:
             await asyncio.sleep(self.flush_interval)
-            if self._buffer and not self._inflight and not self._closing:
+            if self._buffer and not self._writes and not self._closing:
                 self._ticking = True
                 try:
                     await self.flush()
@@ -239,8 +261,7 @@ class StorePipeline:
                 await self._timer
         if self._open:
             await self.flush()
-            for _ in range(self.max_inflight):  # wait for writes still in flight
-                await self._slots.acquire()
+            await self.drain()
             await self.finish()
             await self.sink.close()
             self._open = False

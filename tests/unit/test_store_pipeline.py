@@ -133,9 +133,11 @@ def test_outage_reports_unsent_records_with_the_load_command(
         await pipe.open_spider()
         for item in feed[:2]:
             await pipe.process_item(item)
+        await pipe.drain()  # writes run in tasks: let each phase's batch reach the sink
         sink.down = True
         for item in feed[2:4]:
             await pipe.process_item(item)
+        await pipe.drain()
         sink.down = False
         for item in feed[4:]:
             await pipe.process_item(item)
@@ -186,3 +188,35 @@ def test_two_writes_in_flight_and_close_waits_for_them(crawler: Crawler) -> None
     run(pipe, items(9))
     assert max(active) == 2 and running == 0
     assert sum(len(b) for b in sink.batches) == 9 and crawler.stats.get_value("fake/batches") == 5
+
+
+def test_items_are_prepared_while_a_batch_is_written_with_bounded_room(crawler: Crawler) -> None:
+    """A write does not hold up the item flow until a second full batch waits for its turn."""
+    sink = FakeSink()
+    release = asyncio.Event()
+    original = sink.write_prepared
+
+    async def blocked(prepared: list[Any], *, budget: float | None = None) -> WriteResult:
+        await release.wait()
+        return await original(prepared, budget=budget)
+
+    sink.write_prepared = blocked  # type: ignore[method-assign]
+    pipe = StorePipeline(crawler, sink, batch_size=2, flush_interval=60, label="Fake")
+    feed = items(7)
+
+    async def go() -> list[str]:
+        await pipe.open_spider()
+        for item in feed[:5]:  # batch 1 being written, batch 2 waiting, item 5 buffered
+            await asyncio.wait_for(pipe.process_item(item), timeout=1)
+        sixth = asyncio.ensure_future(pipe.process_item(feed[5]))  # would take out batch 3
+        await asyncio.sleep(0.05)
+        events = [f"sixth done before release: {sixth.done()}"]
+        release.set()
+        await asyncio.wait_for(sixth, timeout=1)
+        await pipe.process_item(feed[6])
+        await pipe.close_spider()
+        return events
+
+    assert asyncio.run(go()) == ["sixth done before release: False"]
+    assert [len(b) for b in sink.batches] == [2, 2, 2, 1]  # in order, nothing lost
+    assert [r.id for b in sink.batches for r in b] == [i.record.id for i in feed]
