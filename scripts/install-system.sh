@@ -4,8 +4,9 @@
 #   redis-server  - Redis for distributed crawling (scrapy-redis)
 #   curl, unzip   - used by scripts/services.sh
 #   openjdk-17-jdk-headless, maven - build/run the embedded Neo4j and fetch Elasticsearch
-#                   (normally preinstalled; Elasticsearch prefers the Temurin 25 JDK under
-#                   /usr/lib/jvm when present and falls back to Java 17)
+#                   (normally preinstalled). Elasticsearch 9.x needs Java 21+: it runs on the
+#                   Temurin 25 JDK under /usr/lib/jvm (preinstalled; Debian 12 ships no JDK 21+,
+#                   set MLENTORY_ES_JAVA_HOME to another one)
 #
 # Runs `apt-get update` only when some package is missing. Needs root (or sudo) for installs.
 set -euo pipefail

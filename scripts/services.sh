@@ -9,7 +9,8 @@
 # runs as root ES runs as the system user mlentory-es, and everything that user must reach lives
 # outside the repo (whose path it may not be able to traverse, e.g. under /root):
 #   /var/lib/mlentory-services/elasticsearch-<version>/   unpacked distribution (shared, read-only)
-#   /var/lib/mlentory-services/es-<hash of state dir>/    config, data, logs, run/es.pid
+#   /var/lib/mlentory-services/es-<hash of state dir>/    config, data, logs, run/es.pid,
+#                                                         es-version (what last ran there)
 # (overrides: MLENTORY_ES_INSTALL_ROOT, MLENTORY_ES_BASE). See docs/services.md.
 #
 # Knobs: NEO4J_BOLT_PORT (7687), ES_PORT (9200), REDIS_PORT (6379), MLENTORY_SERVICES_DIR,
@@ -28,9 +29,10 @@ ES_PORT="${ES_PORT:-9200}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 TIMEOUT="${MLENTORY_SERVICES_TIMEOUT:-300}"
 
-# Newest Elasticsearch integ-test-zip that Maven Central serves here (no 9.x is served):
-# keep the Python client at the same major, minor not newer: elasticsearch>=8.19,<9.
-ES_VERSION="${MLENTORY_ES_VERSION:-8.19.21}"
+# The Elasticsearch integ-test-zip from Maven Central (9.3.2 is served; 9.3.0/9.3.1/9.3.3 and
+# 9.4+ are not). Runs on the Temurin 25 JDK. Keep the Python client at the same major, minor
+# not newer: elasticsearch>=9.3,<9.4 (pyproject.toml).
+ES_VERSION="${MLENTORY_ES_VERSION:-9.3.2}"
 ES_USER="${MLENTORY_ES_USER:-mlentory-es}"
 ES_HEAP="${MLENTORY_ES_HEAP:-512m}"
 
@@ -288,6 +290,52 @@ es_install_root() {
 
 es_home() { printf '%s/elasticsearch-%s\n' "$(es_install_root)" "$ES_VERSION"; }
 
+# The version that last started on this instance (written after a successful start; empty for
+# an instance made before this stamp existed, which ran 8.19.21).
+es_stamp() { printf '%s/es-version\n' "$(es_base)"; }
+es_ran_version() { cat "$(es_stamp)" 2>/dev/null || true; }
+
+# es_running_version PID -> the version of a running node (from its -Des.path.home=.../elasticsearch-<v>)
+es_running_version() {
+    tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | sed -n 's|^-Des.path.home=.*/elasticsearch-\(.*\)$|\1|p' | head -n 1
+}
+
+# es_upgradable OLD -> 0 when ES_VERSION can start on data written by OLD: not older, and at
+# most one major newer (ES reads the previous major's indices and refuses downgrades).
+es_upgradable() {
+    local old="$1"
+    [ "$(printf '%s\n%s\n' "$old" "$ES_VERSION" | sort -V | tail -n 1)" = "$ES_VERSION" ] &&
+        [ $((${ES_VERSION%%.*} - ${old%%.*})) -le 1 ]
+}
+
+es_wipe_data() {
+    local base
+    base="$(es_base)"
+    rm -rf "${base:?}/data"
+    mkdir -p "$base/data"
+    if is_root; then chown "$ES_USER:" "$base/data"; fi
+}
+
+# es_carry_data PREVIOUS: on a version change, keep the data when ES_VERSION can read it, else
+# wipe it (the index is a projection of DATA_DIR/normalized: `scrapy load --only es --rebuild`
+# refills it). Sets ES_CARRIED to the previous version when data was kept across a change.
+ES_CARRIED=""
+es_carry_data() {
+    local prev="$1" data
+    data="$(es_base)/data"
+    ES_CARRIED=""
+    [ "$prev" != "$ES_VERSION" ] || return 0
+    [ -n "$(ls -A "$data" 2>/dev/null)" ] || return 0
+    if [ -z "$prev" ] || es_upgradable "$prev"; then
+        ES_CARRIED="${prev:-8.19.21}"
+        log "es: keeping the data of Elasticsearch $ES_CARRIED for $ES_VERSION (wiped if it cannot start on it)"
+    else
+        log "es: Elasticsearch $ES_VERSION cannot read the data of $prev: wiping $data" \
+            "(refill with \`scrapy load --only es --rebuild\`)"
+        es_wipe_data
+    fi
+}
+
 es_fetch() {
     local zip="$STATE/downloads/elasticsearch-$ES_VERSION.zip" tmpdir
     [ -s "$zip" ] && return 0
@@ -306,7 +354,7 @@ es_fetch() {
 }
 
 es_install() {
-    local base home root tmp
+    local base home root tmp prev
     base="$(es_base)"
     root="$(es_install_root)"
     home="$(es_home)"
@@ -325,11 +373,14 @@ es_install() {
         mv -T "$tmp/elasticsearch-$ES_VERSION" "$home" 2>/dev/null || [ -x "$home/bin/elasticsearch" ] || return 1
         rm -rf "$tmp"
     fi
-    # Each instance gets its own config dir (ES writes its keystore there); the install stays read-only.
-    if [ ! -f "$base/config/elasticsearch.yml" ]; then
+    # Each instance gets its own config dir (ES writes its keystore there); the install stays
+    # read-only. A version change brings that version's config (jvm.options, log4j2 differ).
+    prev="$(es_ran_version)"
+    if [ ! -f "$base/config/elasticsearch.yml" ] || [ "$prev" != "$ES_VERSION" ]; then
         rm -rf "$base/config"
         cp -R "$home/config" "$base/config" || return 1
     fi
+    es_carry_data "$prev"
     if is_root; then
         if ! id -u "$ES_USER" >/dev/null 2>&1; then
             log "es: creating system user $ES_USER"
@@ -344,31 +395,20 @@ es_install() {
     fi
 }
 
-es_up() {
-    local base home pidfile jh pid start url security=() launcher=()
+# es_launch JAVA_HOME -> starts the node and waits for health. 0: ready; 1: the node exited
+# (or never started); 2: not healthy within TIMEOUT. Prints no log tails (the caller does).
+es_launch() {
+    local jh="$1" base home pidfile url start security=() launcher=()
     base="$(es_base)"
     home="$(es_home)"
     pidfile="$(es_pidfile)"
     url="http://127.0.0.1:$ES_PORT"
-    if pid="$(pid_alive "$pidfile" org.elasticsearch)"; then
-        log "es: already running (pid $pid, $url)"
-        return 0
-    fi
-    if tcp_open "$ES_PORT"; then
-        err "es: port $ES_PORT is already in use by a process not started from $STATE (set ES_PORT)"
-        return 1
-    fi
-    command -v curl >/dev/null 2>&1 || { err "es: curl is required (bash scripts/install-system.sh)"; return 1; }
-    command -v unzip >/dev/null 2>&1 || { err "es: unzip is required (bash scripts/install-system.sh)"; return 1; }
-    es_install || return 1
-    jh="$(es_java_home)" || { err "es: no suitable JDK found for Elasticsearch $ES_VERSION"; return 1; }
     # Only pass xpack.security.enabled when the module exists: unknown settings stop ES.
     [ -d "$home/modules/x-pack-security" ] && security=(-E xpack.security.enabled=false)
     if is_root; then
         launcher=(runuser -u "$ES_USER" --)
     fi
     rm -f "$pidfile"
-    case "$base" in "$STATE"/*) ;; *) ln -sfn "$base" "$STATE/es/instance" ;; esac
     log "es: starting Elasticsearch $ES_VERSION on $url (data $base/data, java $jh)"
     start=$SECONDS
     # -d daemonizes once the node has started (or fails); -p writes the server's pid.
@@ -380,31 +420,74 @@ es_up() {
             -E "path.data=$base/data" -E "path.logs=$base/logs" "${security[@]}" \
             >"$STATE/es/startup.log" 2>&1 </dev/null 8>&- 9>&-); then
         err "es: Elasticsearch failed to start"
-        show_log_tail "$STATE/es/startup.log" "$base/logs/elasticsearch.log"
         return 1
     fi
     while ! curl -fsS -o /dev/null --max-time 10 "$url/_cluster/health?wait_for_status=yellow&timeout=5s" 2>/dev/null; do
         if [ -s "$pidfile" ] && ! pid_alive "$pidfile" org.elasticsearch >/dev/null; then
             err "es: process exited during startup"
-            show_log_tail "$STATE/es/startup.log" "$base/logs/elasticsearch.log"
             return 1
         fi
         if ((SECONDS - start > TIMEOUT)); then
             err "es: not healthy after ${TIMEOUT}s"
-            show_log_tail "$STATE/es/startup.log" "$base/logs/elasticsearch.log"
-            return 1
+            return 2
         fi
         sleep 1
     done
     log "es: ready in $((SECONDS - start))s (pid $(cat "$pidfile" 2>/dev/null || echo '?'))"
 }
 
+es_up() {
+    local base pidfile jh pid rc ran
+    base="$(es_base)"
+    pidfile="$(es_pidfile)"
+    if pid="$(pid_alive "$pidfile" org.elasticsearch)"; then
+        ran="$(es_running_version "$pid")"
+        if [ -z "$ran" ] || [ "$ran" = "$ES_VERSION" ]; then
+            log "es: already running (pid $pid, http://127.0.0.1:$ES_PORT)"
+            return 0
+        fi
+        # This state dir started it: replace it with the version asked for.
+        log "es: the running node (pid $pid) is Elasticsearch $ran; switching to $ES_VERSION"
+        es_down || return 1
+    fi
+    if tcp_open "$ES_PORT"; then
+        err "es: port $ES_PORT is already in use by a process not started from $STATE (set ES_PORT)"
+        return 1
+    fi
+    command -v curl >/dev/null 2>&1 || { err "es: curl is required (bash scripts/install-system.sh)"; return 1; }
+    command -v unzip >/dev/null 2>&1 || { err "es: unzip is required (bash scripts/install-system.sh)"; return 1; }
+    es_install || return 1
+    jh="$(es_java_home)" || {
+        err "es: no JDK for Elasticsearch $ES_VERSION (9.x needs Java 21+: /usr/lib/jvm/temurin-25-*, or set MLENTORY_ES_JAVA_HOME)"
+        return 1
+    }
+    case "$base" in "$STATE"/*) ;; *) ln -sfn "$base" "$STATE/es/instance" ;; esac
+    rc=0
+    es_launch "$jh" || rc=$?
+    if [ "$rc" -eq 1 ] && [ -n "$ES_CARRIED" ]; then
+        # The data of the previous version is what stopped it (e.g. too old to upgrade from).
+        show_log_tail "$base/logs/elasticsearch.log"
+        log "es: Elasticsearch $ES_VERSION did not start on the data of $ES_CARRIED: wiping" \
+            "$base/data and retrying (refill with \`scrapy load --only es --rebuild\`)"
+        es_wipe_data
+        ES_CARRIED=""
+        rc=0
+        es_launch "$jh" || rc=$?
+    fi
+    if [ "$rc" -ne 0 ]; then
+        show_log_tail "$STATE/es/startup.log" "$base/logs/elasticsearch.log"
+        return 1
+    fi
+    printf '%s\n' "$ES_VERSION" >"$(es_stamp)"
+}
+
 es_down() { stop_pid es "$(es_pidfile)" org.elasticsearch 60; }
 
 es_status() {
-    local pid
+    local pid ran
     if pid="$(pid_alive "$(es_pidfile)" org.elasticsearch)"; then
-        printf '%-6s running  port=%-5s pid=%s  ELASTICSEARCH_URL=http://127.0.0.1:%s (v%s)\n' es "$ES_PORT" "$pid" "$ES_PORT" "$ES_VERSION"
+        ran="$(es_running_version "$pid")"
+        printf '%-6s running  port=%-5s pid=%s  ELASTICSEARCH_URL=http://127.0.0.1:%s (v%s)\n' es "$ES_PORT" "$pid" "$ES_PORT" "${ran:-?}"
     else
         printf '%-6s stopped  port=%-5s%s\n' es "$ES_PORT" "$(port_note "$ES_PORT")"
     fi
@@ -413,7 +496,7 @@ es_status() {
 es_reset() {
     local base
     base="$(es_base)"
-    rm -rf "${base:?}/data" "${base:?}/logs" "${base:?}/run" "${base:?}/config"
+    rm -rf "${base:?}/data" "${base:?}/logs" "${base:?}/run" "${base:?}/config" "$(es_stamp)"
 }
 
 # ---------------------------------------------------------------------------------------------

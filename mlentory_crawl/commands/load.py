@@ -195,13 +195,16 @@ async def load(
                 print("neo4j: deleting the project's nodes before reloading", flush=True)
                 await sink.wipe()
             elif rebuild and isinstance(sink, EsSink):
-                new_index = sink.target = await sink.create_index()
+                # Nobody reads the new index until the swap: no refreshes, no replicas meanwhile.
+                new_index = sink.target = await sink.create_index(loading=True)
                 print(f"es: loading into new index {new_index}", flush=True)
         await loader.run(iter_records(folders, read, invalid))
         for sink in sinks:
             if isinstance(sink, EsSink):
-                await sink.refresh()
-                if new_index is not None:
+                if new_index is None:
+                    await sink.refresh()
+                else:
+                    await sink.settle(new_index)
                     old = await sink.swap_alias(new_index)
                     print(
                         f"es: alias {sink.config.alias} -> {new_index}; removed {old}", flush=True

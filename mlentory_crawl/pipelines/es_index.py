@@ -2,8 +2,9 @@
 
 Stats: ``es/docs_indexed``, ``es/batches``, ``es/retries``, ``es/skipped/<reason>``
 (``stale``, ``not_a_model``), ``es/errors/<type>`` (each refused document, quarantined under
-``DATA_DIR/quarantine/<source>/<job>/es/``), ``es/records_unsent``. The index is refreshed
-at close so a finished crawl is searchable at once.
+``DATA_DIR/quarantine/<source>/<job>/es/``), ``es/records_unsent``. While the crawl runs,
+new documents become searchable every ``ELASTICSEARCH_REFRESH_INTERVAL`` (30s); the index is
+refreshed at close so a finished crawl is searchable at once.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ fineTunedFrom/isBasedOn/finetune/adapter/quantized/merge), ``papers`` (``role`` 
 referencePublication/citation) and the nested ``evaluations`` (one entry per metric value).
 
 Only core-server features are used (standard analyzer, keyword, numeric, date, nested), so the
-index works on the bare distribution. The client is :mod:`mlentory_crawl.sinks.es_client`.
+index works on the bare distribution. :func:`bulk_lines` serialises a document once, with
+orjson, into the two NDJSON lines of its bulk action. The client is
+:mod:`mlentory_crawl.sinks.es_client`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import orjson
 from scrapy.settings import BaseSettings
 
 from mlentory_crawl.config import ConfigError
@@ -35,6 +38,7 @@ from mlentory_crawl.sinks.neo4j import BASED_ON, LINK_PROPERTIES
 from mlentory_crawl.sinks.retry import number_setting, redact_url
 
 _INDEX_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,200}$")
+_INTERVAL_RE = re.compile(r"^(-1|[1-9][0-9]{0,6}(ms|s|m|h))$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,10 @@ class EsConfig:
         request_timeout: seconds per HTTP request.
         shards: primary shards of a new index.
         replicas: replicas of a new index (0 on a single node).
+        refresh_interval: how often new documents become searchable while a crawl writes
+            (``ELASTICSEARCH_REFRESH_INTERVAL``, default ``30s``; ``-1``: only at close).
+            Fewer refreshes mean fewer small segments to write and merge; a crawl refreshes
+            explicitly when it closes either way.
     """
 
     hosts: tuple[str, ...] = field(repr=False)  # may hold user:password@
@@ -71,6 +79,7 @@ class EsConfig:
     request_timeout: float
     shards: int
     replicas: int
+    refresh_interval: str = "30s"
 
     @property
     def safe_url(self) -> str:
@@ -110,6 +119,12 @@ class EsConfig:
         password = str(settings.get("ELASTICSEARCH_PASSWORD") or "")
         if bool(user) != bool(password):
             raise ConfigError("set both ELASTICSEARCH_USER and ELASTICSEARCH_PASSWORD, or neither")
+        refresh = str(settings.get("ELASTICSEARCH_REFRESH_INTERVAL") or "30s").strip()
+        if not _INTERVAL_RE.match(refresh):
+            raise ConfigError(
+                f"ELASTICSEARCH_REFRESH_INTERVAL must be a time like 1s, 30s, 500ms or -1, "
+                f"got {refresh!r}"
+            )
         return cls(
             hosts=hosts,
             api_key=str(settings.get("ELASTICSEARCH_API_KEY") or ""),
@@ -128,6 +143,7 @@ class EsConfig:
             request_timeout=number_setting(settings, "ELASTICSEARCH_REQUEST_TIMEOUT", 60, 1, 3_600),
             shards=int(number_setting(settings, "ELASTICSEARCH_SHARDS", 1, 1, 1024)),
             replicas=int(number_setting(settings, "ELASTICSEARCH_REPLICAS", 0, 0, 16)),
+            refresh_interval=refresh,
         )
 
 
@@ -187,14 +203,16 @@ def model_fields() -> list[str]:
     return [n for n in MLModel.model_fields if n not in ("id", "type") and n not in _NOT_GENERIC]
 
 
-_FIELD_PLAN: list[tuple[str, bool]] = []  # (name, is a relationship), computed once
+_PLAIN, _REF, _DATE = 0, 1, 2
+_FIELD_PLAN: list[tuple[str, int]] = []  # (name, how its values are written), computed once
 
 
-def _field_plan() -> list[tuple[str, bool]]:
+def _field_plan() -> list[tuple[str, int]]:
     if not _FIELD_PLAN:
-        _FIELD_PLAN.extend(
-            (n, TERMS[n][1] == "id" and n not in LINK_PROPERTIES) for n in model_fields()
-        )
+        for name in model_fields():
+            kind = TERMS[name][1]
+            is_ref = kind == "id" and name not in LINK_PROPERTIES
+            _FIELD_PLAN.append((name, _REF if is_ref else _DATE if kind == "date" else _PLAIN))
     return _FIELD_PLAN
 
 
@@ -241,6 +259,7 @@ def index_template(config: EsConfig) -> dict[str, Any]:
             "settings": {
                 "number_of_shards": config.shards,
                 "number_of_replicas": config.replicas,
+                "refresh_interval": config.refresh_interval,
             },
             "mappings": mappings(),
         },
@@ -265,6 +284,24 @@ class EsDocument:
     source: dict[str, Any]
 
 
+_ACTION = b'{"index":{"_id":"%s","version":%d,"version_type":"external_gte"}}\n'
+
+
+def bulk_lines(doc: EsDocument) -> bytes:
+    """The bulk action and source lines of a document (NDJSON, UTF-8), serialised once.
+
+    ``version_type=external_gte`` with the harvest time as version: an older harvest is
+    refused (409), the same one is a no-op. orjson refuses lone surrogates and integers
+    beyond 64 bits; those documents fall back to the standard library (escaped, so
+    Elasticsearch decides: it indexes the text or refuses the number, which is quarantined).
+    """
+    try:
+        source = orjson.dumps(doc.source)
+    except orjson.JSONEncodeError:
+        source = json.dumps(doc.source).encode("ascii")
+    return _ACTION % (doc.id.encode("ascii"), doc.version) + source + b"\n"
+
+
 def _code(node: Node | None, iri: str) -> str | None:
     if node is None:
         return None
@@ -285,17 +322,20 @@ def build_document(record: FAIR4MLRecord) -> EsDocument | None:
     if not isinstance(primary, MLModel):
         return None
     nodes = {node.id: node for node in record.graph}
+    refs: dict[str, dict[str, Any]] = {}  # one {iri, name, code} per target, shared read-only
 
-    def ref(iri: str, **extra: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"iri": iri}
-        node = nodes.get(iri)
-        if node is not None:
-            if node.name is not None:
-                out["name"] = node.name
-            code = _code(node, iri)
-            if code is not None:
-                out["code"] = code
-        return out | extra if extra else out
+    def ref(iri: str) -> dict[str, Any]:
+        out = refs.get(iri)
+        if out is None:
+            out = refs[iri] = {"iri": iri}
+            node = nodes.get(iri)
+            if node is not None:
+                if node.name is not None:
+                    out["name"] = node.name
+                code = _code(node, iri)
+                if code is not None:
+                    out["code"] = code
+        return out
 
     prov = record.provenance
     doc: dict[str, Any] = {
@@ -307,19 +347,22 @@ def build_document(record: FAIR4MLRecord) -> EsDocument | None:
         "jobId": prov.jobId,
         "retrievedAt": prov.retrievedAt.isoformat(),
     }
-    for name, is_ref in _field_plan():
-        value = getattr(primary, name)
+    values = primary.__dict__  # the validated field values (cheaper than ~60 getattr calls)
+    for name, mode in _field_plan():
+        value = values[name]
         if value is None or value == []:
             continue
-        if is_ref:
+        if mode == _REF:
             doc[name] = [ref(v) for v in ([value] if isinstance(value, str) else value)]
-        else:
+        elif mode == _DATE:
             doc[name] = [_value(v) for v in value] if isinstance(value, list) else _value(value)
-    doc["datasets"] = [ref(i, role=p) for p in DATASET_ROLES for i in getattr(primary, p)]
+        else:
+            doc[name] = value
+    doc["datasets"] = [ref(i) | {"role": p} for p in DATASET_ROLES for i in values[p]]
     doc["baseModels"] = [
-        ref(i, relation=rel) for p, rel in BASE_RELATIONS.items() for i in getattr(primary, p)
+        ref(i) | {"relation": rel} for p, rel in BASE_RELATIONS.items() for i in values[p]
     ]
-    doc["papers"] = [ref(i, role=p) for p in PAPER_PROPERTIES for i in getattr(primary, p)]
+    doc["papers"] = [ref(i) | {"role": p} for p in PAPER_PROPERTIES for i in values[p]]
     doc["evaluations"] = _evaluations(primary, nodes, ref)
     version = int(prov.retrievedAt.timestamp() * 1000)
     return EsDocument(doc_id(primary.id), version, doc)

@@ -24,7 +24,9 @@ from mlentory_crawl.identity import sha1_hex
 from mlentory_crawl.items import Dataset, MLModel
 from mlentory_crawl.sinks.elasticsearch import (
     EsConfig,
+    EsDocument,
     build_document,
+    bulk_lines,
     doc_id,
     index_template,
     mappings,
@@ -144,3 +146,37 @@ def test_config_validation() -> None:
         EsConfig.from_settings(
             Settings({"ELASTICSEARCH_URL": "http://h", "ELASTICSEARCH_USER": "elastic"})
         )
+
+
+def test_bulk_lines_are_the_action_and_the_source_serialised_once() -> None:
+    doc = build_document(record())
+    assert doc is not None
+    action, source, tail = bulk_lines(doc).split(b"\n")
+    assert tail == b""
+    assert json.loads(action) == {
+        "index": {"_id": doc.id, "version": doc.version, "version_type": "external_gte"}
+    }
+    assert json.loads(source) == doc.source
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("lone \ud800 surrogate", "lone \ud800 surrogate"), (10**30, 10**30)],
+)
+def test_bulk_lines_fall_back_for_what_orjson_refuses(value: Any, expected: Any) -> None:
+    doc = EsDocument("a" * 40, 1, {"name": value})
+    _, source, _ = bulk_lines(doc).split(b"\n")
+    assert source.isascii() and json.loads(source) == {"name": expected}
+
+
+def test_refresh_interval_setting() -> None:
+    url = {"ELASTICSEARCH_URL": "http://127.0.0.1:9200"}
+    cfg = EsConfig.from_settings(Settings(url))
+    assert cfg.refresh_interval == "30s"
+    assert index_template(cfg)["template"]["settings"]["refresh_interval"] == "30s"
+    for good in ("1s", "500ms", "-1", "2m"):
+        settings = Settings(url | {"ELASTICSEARCH_REFRESH_INTERVAL": good})
+        assert EsConfig.from_settings(settings).refresh_interval == good
+    for bad in ("0", "30", "fast", "-2s", "1s; drop"):
+        with pytest.raises(ConfigError, match="REFRESH_INTERVAL"):
+            EsConfig.from_settings(Settings(url | {"ELASTICSEARCH_REFRESH_INTERVAL": bad}))
