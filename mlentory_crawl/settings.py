@@ -54,26 +54,29 @@ EXTENSIONS = {
     "mlentory_crawl.extensions.CrawlSummary": 500,
 }
 
+# The project's own numeric settings below stay text: their typed configs parse and check them
+# at start, so a bad value stops the crawl with the setting's name, not a traceback at import.
+
 # Crash-safe JOBDIR resumption: a request journal in JOBDIR/resume.sqlite (docs/resume.md).
 SCHEDULER = "mlentory_crawl.resume.JournalScheduler"
 RESUME_JOURNAL_ENABLED = os.environ.get("RESUME_JOURNAL_ENABLED", "1") not in ("0", "false")
-RESUME_CHECKPOINT_INTERVAL = float(os.environ.get("RESUME_CHECKPOINT_INTERVAL", "0.5"))
+RESUME_CHECKPOINT_INTERVAL = os.environ.get("RESUME_CHECKPOINT_INTERVAL", "0.5")
 
 # Files (the durable record).
 DATA_DIR = os.environ.get("DATA_DIR", "./data")
-STORE_PART_RECORDS = int(os.environ.get("STORE_PART_RECORDS", "10000"))
+STORE_PART_RECORDS = os.environ.get("STORE_PART_RECORDS", "10000")
 MLENTORY_BASE_IRI = os.environ.get("MLENTORY_BASE_IRI", "https://example.org/mlentory-crawl/")
 RAW_STORE_ENABLED = os.environ.get("RAW_STORE_ENABLED", "1") not in ("0", "false", "False")
 
 # Sources.
 HF_ENDPOINT = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
 HF_TOKEN = os.environ.get("HF_TOKEN", "")
-HF_PAGE_SIZE = int(os.environ.get("HF_PAGE_SIZE", "500"))
+HF_PAGE_SIZE = os.environ.get("HF_PAGE_SIZE", "500")
 OPENML_ENDPOINT = os.environ.get("OPENML_ENDPOINT", "https://www.openml.org")
 OPENML_APIKEY = os.environ.get("OPENML_APIKEY", "")
 # Hypha artifact manager serving the zoo (sources.md §4.1); the S3 bucket is the old backend.
 BIOIMAGEIO_ENDPOINT = os.environ.get("BIOIMAGEIO_ENDPOINT", "https://hypha.aicell.io")
-BIOIMAGEIO_PAGE_SIZE = int(os.environ.get("BIOIMAGEIO_PAGE_SIZE", "100"))
+BIOIMAGEIO_PAGE_SIZE = os.environ.get("BIOIMAGEIO_PAGE_SIZE", "100")
 PWC_DUMPS_URL = os.environ.get("PWC_DUMPS_URL", "")
 
 # Stores (off unless configured).
@@ -81,21 +84,20 @@ NEO4J_URI = os.environ.get("NEO4J_URI", "")
 NEO4J_USER = os.environ.get("NEO4J_USER", "neo4j")
 NEO4J_PASSWORD = os.environ.get("NEO4J_PASSWORD", "")
 NEO4J_DATABASE = os.environ.get("NEO4J_DATABASE", "neo4j")
-NEO4J_BATCH_SIZE = int(os.environ.get("NEO4J_BATCH_SIZE", "500"))
-NEO4J_FLUSH_INTERVAL = float(os.environ.get("NEO4J_FLUSH_INTERVAL", "5"))
-NEO4J_CONNECT_TIMEOUT = float(os.environ.get("NEO4J_CONNECT_TIMEOUT", "30"))  # wait at start
-NEO4J_RETRY_SECONDS = float(os.environ.get("NEO4J_RETRY_SECONDS", "60"))  # per batch, then unsent
+NEO4J_BATCH_SIZE = os.environ.get("NEO4J_BATCH_SIZE", "500")
+NEO4J_FLUSH_INTERVAL = os.environ.get("NEO4J_FLUSH_INTERVAL", "5")
+NEO4J_CONNECT_TIMEOUT = os.environ.get("NEO4J_CONNECT_TIMEOUT", "30")  # wait at start
+NEO4J_RETRY_SECONDS = os.environ.get("NEO4J_RETRY_SECONDS", "60")  # per batch, then unsent
 ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL", "")
 ELASTICSEARCH_API_KEY = os.environ.get("ELASTICSEARCH_API_KEY", "")
 ELASTICSEARCH_USER = os.environ.get("ELASTICSEARCH_USER", "")
 ELASTICSEARCH_PASSWORD = os.environ.get("ELASTICSEARCH_PASSWORD", "")
 ELASTICSEARCH_INDEX = os.environ.get("ELASTICSEARCH_INDEX", "mlentory-models")
-ELASTICSEARCH_BATCH_SIZE = int(os.environ.get("ELASTICSEARCH_BATCH_SIZE", "500"))
-ELASTICSEARCH_FLUSH_INTERVAL = float(os.environ.get("ELASTICSEARCH_FLUSH_INTERVAL", "5"))
-ELASTICSEARCH_CONNECT_TIMEOUT = float(os.environ.get("ELASTICSEARCH_CONNECT_TIMEOUT", "30"))
-ELASTICSEARCH_RETRY_SECONDS = float(os.environ.get("ELASTICSEARCH_RETRY_SECONDS", "60"))
-ELASTICSEARCH_MAX_BULK_BYTES = int(os.environ.get("ELASTICSEARCH_MAX_BULK_BYTES", "20000000"))
-# Validated by EsConfig (a bad value stops the crawl at start with the setting's name).
+ELASTICSEARCH_BATCH_SIZE = os.environ.get("ELASTICSEARCH_BATCH_SIZE", "500")
+ELASTICSEARCH_FLUSH_INTERVAL = os.environ.get("ELASTICSEARCH_FLUSH_INTERVAL", "5")
+ELASTICSEARCH_CONNECT_TIMEOUT = os.environ.get("ELASTICSEARCH_CONNECT_TIMEOUT", "30")
+ELASTICSEARCH_RETRY_SECONDS = os.environ.get("ELASTICSEARCH_RETRY_SECONDS", "60")
+ELASTICSEARCH_MAX_BULK_BYTES = os.environ.get("ELASTICSEARCH_MAX_BULK_BYTES", "20000000")
 ELASTICSEARCH_REQUEST_TIMEOUT = os.environ.get("ELASTICSEARCH_REQUEST_TIMEOUT", "60")
 ELASTICSEARCH_SHARDS = os.environ.get("ELASTICSEARCH_SHARDS", "1")
 ELASTICSEARCH_REPLICAS = os.environ.get("ELASTICSEARCH_REPLICAS", "0")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 from scrapy.settings import Settings
 
 from mlentory_crawl.config import ConfigError, int_setting
+from mlentory_crawl.sinks.neo4j import Neo4jConfig
 from mlentory_crawl.spiders.endpoints import EndpointConfig
 from mlentory_crawl.spiders.pwc_config import PwcConfig
 
@@ -43,3 +46,18 @@ def test_the_configs_share_the_check() -> None:
         )  # fmt: skip
     with pytest.raises(ConfigError, match=r"^PWC_CHUNK_BYTES must be >= 1024, got 10$"):
         PwcConfig.from_settings(Settings({"PWC_CHUNK_BYTES": 10}))
+
+
+def test_bad_numbers_in_the_environment_fail_with_the_setting_name() -> None:
+    """The settings module keeps project numbers as text; the typed configs reject bad ones."""
+    env = {"NEO4J_URI": "bolt://127.0.0.1:7687", "NEO4J_BATCH_SIZE": "lots", "PATH": ""}
+    code = "import mlentory_crawl.settings as s; print(s.NEO4J_BATCH_SIZE)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "lots", out.stderr
+    settings = Settings({"NEO4J_URI": "bolt://127.0.0.1:7687", "NEO4J_BATCH_SIZE": "lots"})
+    with pytest.raises(ConfigError, match="NEO4J_BATCH_SIZE must be a number"):
+        Neo4jConfig.from_settings(settings)
+    settings = Settings({"NEO4J_URI": "bolt://127.0.0.1:7687", "NEO4J_BATCH_SIZE": "250"})
+    assert Neo4jConfig.from_settings(settings).batch_size == 250
