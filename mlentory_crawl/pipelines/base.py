@@ -144,8 +144,9 @@ class PartStorePipeline:
         if source in self._writers:
             return None
         folder = self.folder(source)
+        # A folder to reopen (the writer then decides whether it holds records to skip).
         reopened = (folder / WRITING_MARKER).exists() or (
-            self._repeats_on_resume() and folder.is_dir() and any(folder.glob("part-*"))
+            self._repeats_on_resume() and folder.is_dir()
         )
         if not reopened:
             return None

@@ -103,7 +103,6 @@ class StorePipeline:
         self._slots = asyncio.Semaphore(max_inflight)
         self._room = asyncio.Semaphore(max_inflight + 1)  # batches taken out, not yet written
         self._writes: set[asyncio.Task[None]] = set()
-        self._inflight = 0
         self._timer: asyncio.Task[None] | None = None
         self._ticking = False
         self._closing = False
@@ -169,11 +168,7 @@ class StorePipeline:
     async def _write_in_turn(self, batch: list[Any]) -> None:
         try:
             async with self._slots:  # FIFO: batches are written in the order taken out
-                self._inflight += 1
-                try:
-                    await self._write(batch)
-                finally:
-                    self._inflight -= 1
+                await self._write(batch)
         finally:
             self._room.release()
 
